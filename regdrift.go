@@ -1,0 +1,362 @@
+// Package regdrift holds the vocabulary of a drift check between a primary container registry
+// and its secondary: tag states, repository results, runs and the actions a reconcile takes.
+//
+// The adapters live in sub-packages: sync/... reaches the registries and runs the engine, db
+// stores runs in SQLite, server serves the API and the dashboard, views renders pages and cmd
+// wires them together. This package imports only the standard library.
+package regdrift
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is the outcome of comparing one tag across the two registries.
+type State string
+
+// The states a tag can be in. StateUnresolved means a digest could not be read; it is never
+// equal to anything and is never acted on.
+const (
+	StateInSync          State = "in_sync"
+	StateOnlyOnPrimary   State = "only_on_primary"
+	StateOnlyOnSecondary State = "only_on_secondary"
+	StateStale           State = "stale"
+	StateBroken          State = "broken"
+	StateUnresolved      State = "unresolved"
+)
+
+// States lists every state, worst first, in the order the UI and reports show them.
+var States = []State{
+	StateUnresolved, StateBroken, StateStale, StateOnlyOnPrimary, StateOnlyOnSecondary,
+	StateInSync,
+}
+
+// Valid reports whether s is one of the known states.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Action is what a reconcile does for one tag.
+type Action string
+
+// Actions a plan may hold.
+const (
+	ActionNone   Action = "none"
+	ActionCopy   Action = "copy"
+	ActionDelete Action = "delete"
+)
+
+// Result is how an action ended.
+type Result string
+
+// Results of an action. ResultNone is for tags that need no action at all.
+const (
+	ResultNone    Result = ""
+	ResultPlanned Result = "planned"
+	ResultOK      Result = "ok"
+	ResultFailed  Result = "failed"
+	ResultSkipped Result = "skipped"
+)
+
+// RepoStatus summarises one repository in one run.
+type RepoStatus string
+
+// Repository statuses.
+const (
+	RepoInSync RepoStatus = "in_sync"
+	RepoDrift  RepoStatus = "drift"
+	RepoError  RepoStatus = "error"
+)
+
+// Mode says whether a run only plans or also acts.
+type Mode string
+
+// Run modes. A dry run is the default everywhere.
+const (
+	ModeDryRun  Mode = "dry_run"
+	ModeExecute Mode = "execute"
+)
+
+// Valid reports whether m is a known mode.
+func (m Mode) Valid() bool { return m == ModeDryRun || m == ModeExecute }
+
+// Trigger says who started a run.
+type Trigger string
+
+// Triggers of a run.
+const (
+	TriggerCLI Trigger = "cli"
+	TriggerAPI Trigger = "api"
+	TriggerUI  Trigger = "ui"
+)
+
+// RunStatus is where a run is in its life.
+type RunStatus string
+
+// Run statuses. A finished run is RunDone and its Outcome says how it ended.
+const (
+	RunQueued   RunStatus = "queued"
+	RunRunning  RunStatus = "running"
+	RunDone     RunStatus = "done"
+	RunCanceled RunStatus = "canceled"
+	RunFailed   RunStatus = "failed"
+)
+
+// Finished reports whether the run has stopped for good.
+func (s RunStatus) Finished() bool {
+	return s == RunDone || s == RunCanceled || s == RunFailed
+}
+
+// Outcome is the verdict of a finished run, as diff(1) gives it.
+type Outcome string
+
+// Outcomes of a run. For an execute they describe the secondary after the run's own
+// verification, not what was found before it.
+const (
+	OutcomeNone   Outcome = ""
+	OutcomeInSync Outcome = "in_sync"
+	OutcomeDrift  Outcome = "drift"
+	OutcomeError  Outcome = "error"
+)
+
+// ExitCode maps an outcome to the exit code of the CLI: 0 clean, 1 drift, 2 errors.
+func (o Outcome) ExitCode() int {
+	switch o {
+	case OutcomeInSync:
+		return 0
+	case OutcomeDrift:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Manifest identifies what a tag points at on one registry. The zero value means the tag is
+// absent there; a present tag always has a digest.
+type Manifest struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"media_type"`
+}
+
+// TagDrift is the comparison of one tag and what a run did about it.
+type TagDrift struct {
+	Tag       string   `json:"tag"`
+	State     State    `json:"state"`
+	Primary   Manifest `json:"-"`
+	Secondary Manifest `json:"-"`
+	// Missing names the content the secondary lacks behind a matching digest (broken tags).
+	Missing []string `json:"missing"`
+	Action  Action   `json:"action"`
+	Result  Result   `json:"result"`
+	Error   string   `json:"error"`
+}
+
+// Counts holds the number of tags in each state.
+type Counts struct {
+	InSync          int `json:"in_sync"`
+	OnlyOnPrimary   int `json:"only_on_primary"`
+	OnlyOnSecondary int `json:"only_on_secondary"`
+	Stale           int `json:"stale"`
+	Broken          int `json:"broken"`
+	Unresolved      int `json:"unresolved"`
+}
+
+// Add counts one tag in state s.
+func (c *Counts) Add(s State) {
+	switch s {
+	case StateInSync:
+		c.InSync++
+	case StateOnlyOnPrimary:
+		c.OnlyOnPrimary++
+	case StateOnlyOnSecondary:
+		c.OnlyOnSecondary++
+	case StateStale:
+		c.Stale++
+	case StateBroken:
+		c.Broken++
+	case StateUnresolved:
+		c.Unresolved++
+	}
+}
+
+// Get returns the count for state s.
+func (c Counts) Get(s State) int {
+	switch s {
+	case StateInSync:
+		return c.InSync
+	case StateOnlyOnPrimary:
+		return c.OnlyOnPrimary
+	case StateOnlyOnSecondary:
+		return c.OnlyOnSecondary
+	case StateStale:
+		return c.Stale
+	case StateBroken:
+		return c.Broken
+	case StateUnresolved:
+		return c.Unresolved
+	}
+	return 0
+}
+
+// Merge adds every count of o to c.
+func (c *Counts) Merge(o Counts) {
+	for _, s := range States {
+		for range o.Get(s) {
+			c.Add(s)
+		}
+	}
+}
+
+// Total is the number of tags counted.
+func (c Counts) Total() int {
+	return c.InSync + c.Drift() + c.Unresolved
+}
+
+// Drift is the number of tags that differ in a known way.
+func (c Counts) Drift() int {
+	return c.OnlyOnPrimary + c.OnlyOnSecondary + c.Stale + c.Broken
+}
+
+// CountTags counts the states of tags.
+func CountTags(tags []TagDrift) Counts {
+	var c Counts
+	for _, t := range tags {
+		c.Add(t.State)
+	}
+	return c
+}
+
+// RepoResult is what one run found and did in one repository.
+type RepoResult struct {
+	RunID  int64      `json:"run_id"`
+	Name   string     `json:"name"`
+	Status RepoStatus `json:"status"`
+	Error  string     `json:"error"`
+	Before Counts     `json:"before"`
+	// After holds the counts of the verification after an execute; nil for a dry run.
+	After     *Counts    `json:"after"`
+	Actions   int        `json:"actions"`
+	Failed    int        `json:"failed_actions"`
+	CheckedAt time.Time  `json:"checked_at"`
+	Tags      []TagDrift `json:"-"`
+}
+
+// Summary adds up the results of a run.
+type Summary struct {
+	Repositories int `json:"repositories"`
+	Tags         int `json:"tags"`
+	Counts
+	Actions       int `json:"actions"`
+	FailedActions int `json:"failed_actions"`
+	// Errors counts what could not be read or done: unresolved tags, repositories whose
+	// listing failed and failed actions.
+	Errors int `json:"errors"`
+}
+
+// Run is one check or reconcile over a set of repositories.
+type Run struct {
+	ID        int64     `json:"id"`
+	Mode      Mode      `json:"mode"`
+	Trigger   Trigger   `json:"trigger"`
+	Scope     []string  `json:"scope"` // empty means every repository
+	Deep      bool      `json:"deep"`
+	NoDelete  bool      `json:"no_delete"`
+	Status    RunStatus `json:"status"`
+	Outcome   Outcome   `json:"outcome"`
+	Error     string    `json:"error"`
+	CreatedAt time.Time `json:"created_at"`
+	// StartedAt and FinishedAt are nil until the run starts and ends.
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Summary    Summary    `json:"summary"`
+	// ReposTotal and ReposDone give progress while the run goes on.
+	ReposTotal int `json:"repositories_total"`
+	ReposDone  int `json:"repositories_done"`
+}
+
+// RunRequest asks for a run.
+type RunRequest struct {
+	Mode         Mode     `json:"mode"`
+	Repositories []string `json:"repositories"`
+	Deep         bool     `json:"deep"`
+	NoDelete     bool     `json:"no_delete"`
+	Trigger      Trigger  `json:"-"`
+}
+
+// Validate checks a run request and fills in defaults.
+func (r *RunRequest) Validate() error {
+	if r.Mode == "" {
+		r.Mode = ModeDryRun
+	}
+	if !r.Mode.Valid() {
+		return Errorf(EINVALID, "mode %q is not one of dry_run, execute", r.Mode)
+	}
+	for _, name := range r.Repositories {
+		if err := ValidateRepoName(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TagRow is a per-tag record of a run, as stored and served.
+type TagRow struct {
+	RunID      int64  `json:"run_id"`
+	Repository string `json:"repository"`
+	TagDrift
+}
+
+// RepoSummary is the latest known drift of one repository.
+type RepoSummary struct {
+	Name      string     `json:"name"`
+	Status    RepoStatus `json:"status"`
+	Error     string     `json:"error"`
+	Counts    Counts     `json:"counts"`
+	RunID     int64      `json:"run_id"`
+	CheckedAt time.Time  `json:"checked_at"`
+}
+
+// Error codes, one per kind of failure a caller can act on.
+const (
+	EINVALID  = "invalid"
+	ENOTFOUND = "not_found"
+	ECONFLICT = "conflict"
+	EINTERNAL = "internal"
+)
+
+// Error is an error whose message is safe to show to a user.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of an *Error in err's chain, or EINTERNAL.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe message of err, or a generic one.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

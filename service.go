@@ -1,0 +1,62 @@
+package regdrift
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by a Store when the asked-for record does not exist.
+var ErrNotFound = &Error{Code: ENOTFOUND, Message: "not found"}
+
+// IsNotFound reports whether err means a missing record.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || ErrorCode(err) == ENOTFOUND }
+
+// RunFilter selects runs in a listing, newest first.
+type RunFilter struct {
+	Limit  int
+	Offset int
+}
+
+// TagFilter selects the per-tag rows of a run.
+type TagFilter struct {
+	Repository string
+	State      State
+	Limit      int
+	Offset     int
+}
+
+// Store records runs and their results. Every method takes a context; a record that does not
+// exist is reported with an error for which IsNotFound is true.
+type Store interface {
+	// CreateRun inserts run, queued, and sets its ID and CreatedAt.
+	CreateRun(ctx context.Context, run *Run) error
+	// UpdateRun writes the status, outcome, error, times, progress and summary of run.
+	UpdateRun(ctx context.Context, run *Run) error
+	// SaveRepoResult stores the result of one repository and all its tag rows in one
+	// transaction, replacing what an earlier call stored for the same run and repository.
+	SaveRepoResult(ctx context.Context, res *RepoResult) error
+	// GetRun returns one run.
+	GetRun(ctx context.Context, id int64) (*Run, error)
+	// ListRuns returns runs, newest first, and the total number of runs.
+	ListRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
+	// ListRunRepos returns the repository results of a run, without their tags.
+	ListRunRepos(ctx context.Context, runID int64) ([]*RepoResult, error)
+	// ListRunTags returns the tag rows of a run.
+	ListRunTags(ctx context.Context, runID int64, f TagFilter) ([]*TagRow, error)
+	// ListRepositories returns the latest result of every repository, worst first.
+	ListRepositories(ctx context.Context) ([]*RepoSummary, error)
+	// GetRepository returns the latest result of one repository and its tag rows.
+	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
+	// ListRepoRuns returns the runs that touched a repository, newest first.
+	ListRepoRuns(ctx context.Context, name string, limit int) ([]*Run, error)
+}
+
+// RunService starts and stops runs. Runs go on in the background.
+type RunService interface {
+	// StartRun records a queued run for req and starts it.
+	StartRun(ctx context.Context, req RunRequest) (*Run, error)
+	// CancelRun asks a run to stop; it returns an ECONFLICT error when the run has finished.
+	CancelRun(ctx context.Context, id int64) error
+	// Wait blocks until the run has finished or ctx ends.
+	Wait(ctx context.Context, id int64) (*Run, error)
+}
