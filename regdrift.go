@@ -206,11 +206,12 @@ func (c Counts) Get(s State) int {
 
 // Merge adds every count of o to c.
 func (c *Counts) Merge(o Counts) {
-	for _, s := range States {
-		for range o.Get(s) {
-			c.Add(s)
-		}
-	}
+	c.InSync += o.InSync
+	c.OnlyOnPrimary += o.OnlyOnPrimary
+	c.OnlyOnSecondary += o.OnlyOnSecondary
+	c.Stale += o.Stale
+	c.Broken += o.Broken
+	c.Unresolved += o.Unresolved
 }
 
 // Total is the number of tags counted.

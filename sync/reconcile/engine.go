@@ -1,0 +1,217 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/sync/registry"
+)
+
+// Engine checks and reconciles repositories between a primary and a secondary.
+type Engine struct {
+	primary   *registry.Primary
+	secondary *registry.Secondary
+	store     regdrift.Store
+	log       *slog.Logger
+	now       func() time.Time
+
+	// workers bounds the tags resolved, checked or acted on at once on each registry.
+	workers int
+	// primarySem and secondarySem bound the requests in flight to each registry across all
+	// the repositories a run handles at once.
+	primarySem   chan struct{}
+	secondarySem chan struct{}
+	locks        repoLocks
+}
+
+// Config holds what an Engine needs.
+type Config struct {
+	Primary     *registry.Primary
+	Secondary   *registry.Secondary
+	Store       regdrift.Store
+	Logger      *slog.Logger
+	Concurrency int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns an engine.
+func New(c Config) *Engine {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Engine{
+		primary:      c.Primary,
+		secondary:    c.Secondary,
+		store:        c.Store,
+		log:          c.Logger,
+		now:          func() time.Time { return c.Now().UTC() },
+		workers:      c.Concurrency,
+		primarySem:   make(chan struct{}, c.Concurrency),
+		secondarySem: make(chan struct{}, c.Concurrency),
+		locks:        repoLocks{held: map[string]chan struct{}{}},
+	}
+}
+
+// Primary and Secondary name the two registries, for reports.
+func (e *Engine) Primary() registry.Endpoint   { return e.primary.Endpoint() }
+func (e *Engine) Secondary() registry.Endpoint { return e.secondary.Endpoint() }
+
+// Run carries out run, which must already be in the store, and returns its repository results
+// with their tags. Closing cancel stops the run between repositories. The run's status,
+// outcome, summary and progress are written to the store as it goes; the returned error is
+// only for a failure to record.
+func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
+	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
+	started := e.now()
+	run.Status, run.StartedAt = regdrift.RunRunning, &started
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("record start of run %d: %w", run.ID, err)
+	}
+	log := e.log.With("run_id", run.ID, "mode", run.Mode)
+	log.Info("run started", "scope", run.Scope, "deep", run.Deep)
+
+	names, err := e.repositories(ctx, run.Scope)
+	if err != nil {
+		log.Error("run failed", "err", err)
+		return nil, e.finish(ctx, run, nil, regdrift.RunFailed, err.Error())
+	}
+	run.ReposTotal = len(names)
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		return nil, fmt.Errorf("record repositories of run %d: %w", run.ID, err)
+	}
+
+	results, stopped := e.runRepos(ctx, run, names, cancel)
+	status, msg := regdrift.RunDone, ""
+	if stopped != "" {
+		status, msg = regdrift.RunCanceled, stopped
+	}
+	if err := e.finish(ctx, run, results, status, msg); err != nil {
+		return results, err
+	}
+	log.Info("run finished", "status", run.Status, "outcome", run.Outcome,
+		"repositories", run.Summary.Repositories, "tags", run.Summary.Tags,
+		"drift", run.Summary.Drift(), "actions", run.Summary.Actions,
+		"failed_actions", run.Summary.FailedActions, "errors", run.Summary.Errors)
+	return results, nil
+}
+
+// runRepos handles the repositories, several at once, and returns their results in name
+// order. When the run is canceled or ctx ends, repositories not yet started are left out and
+// the reason is returned.
+func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
+	cancel <-chan struct{}) ([]*regdrift.RepoResult, string) {
+	var (
+		mu      sync.Mutex
+		results []*regdrift.RepoResult
+		stopped string
+		wg      sync.WaitGroup
+	)
+	jobs := make(chan string)
+	for range min(e.workers, max(len(names), 1)) {
+		wg.Go(func() {
+			for name := range jobs {
+				res := e.repo(ctx, run, name)
+				mu.Lock()
+				results = append(results, res)
+				e.progress(ctx, run, results)
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, name := range names {
+		select {
+		case jobs <- name:
+		case <-cancel:
+			stopped = "canceled"
+			break feed
+		case <-ctx.Done():
+			stopped = "stopped: " + ctx.Err().Error()
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
+	return results, stopped
+}
+
+// progress records how far the run has come. A failure to record progress is logged and the
+// run goes on: the final update carries the same figures.
+func (e *Engine) progress(ctx context.Context, run *regdrift.Run,
+	results []*regdrift.RepoResult) {
+	run.ReposDone = len(results)
+	run.Summary = Summarize(results)
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		e.log.Warn("record progress", "run_id", run.ID, "err", err)
+	}
+}
+
+// finish records the end of a run.
+func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdrift.RepoResult,
+	status regdrift.RunStatus, msg string) error {
+	done := e.now()
+	run.Status, run.FinishedAt, run.Error = status, &done, msg
+	run.ReposDone = len(results)
+	run.Summary = Summarize(results)
+	run.Outcome = Outcome(results)
+	if status != regdrift.RunDone {
+		run.Outcome = regdrift.OutcomeError
+	}
+	// The run's own context may be over (a shutdown); the record must still be written.
+	ctx = context.WithoutCancel(ctx)
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		return fmt.Errorf("record end of run %d: %w", run.ID, err)
+	}
+	return nil
+}
+
+// repositories returns the scope, or the union of both catalogs.
+func (e *Engine) repositories(ctx context.Context, scope []string) ([]string, error) {
+	if len(scope) > 0 {
+		return dedupe(scope), nil
+	}
+	var p, s []string
+	var perr, serr error
+	var wg sync.WaitGroup
+	wg.Go(func() { p, perr = e.primary.Repositories(ctx) })
+	wg.Go(func() { s, serr = e.secondary.Repositories(ctx) })
+	wg.Wait()
+	if err := errors.Join(perr, serr); err != nil {
+		return nil, fmt.Errorf("list repositories: %w", err)
+	}
+	var names []string
+	for _, n := range append(p, s...) {
+		if err := regdrift.ValidateRepoName(n); err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		names = append(names, n)
+	}
+	return dedupe(names), nil
+}
+
+func dedupe(names []string) []string {
+	out := append([]string(nil), names...)
+	sort.Strings(out)
+	k := 0
+	for i, n := range out {
+		if i == 0 || n != out[k-1] {
+			out[k] = n
+			k++
+		}
+	}
+	return out[:k]
+}

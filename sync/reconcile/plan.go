@@ -1,0 +1,41 @@
+// Package reconcile runs checks and reconciles: it lists and resolves tags on both registries,
+// classifies them, plans what would bring the secondary in line, carries the plan out when
+// asked, verifies the result and records every step in the store.
+package reconcile
+
+import "github.com/regdrift/regdrift"
+
+// PlanOptions shape a plan.
+type PlanOptions struct {
+	// NoDelete keeps orphan tags on the secondary.
+	NoDelete bool
+}
+
+// Plan sets the action of every tag: copy what the secondary lacks or holds wrong, delete
+// orphans, touch nothing unresolved. Results start as planned; an action withheld by an option
+// is skipped with the reason. Plan changes tags in place and returns the number of actions to
+// carry out.
+func Plan(tags []regdrift.TagDrift, opts PlanOptions) int {
+	n := 0
+	for i := range tags {
+		t := &tags[i]
+		switch t.State {
+		case regdrift.StateOnlyOnPrimary, regdrift.StateStale, regdrift.StateBroken:
+			t.Action, t.Result = regdrift.ActionCopy, regdrift.ResultPlanned
+			n++
+		case regdrift.StateOnlyOnSecondary:
+			t.Action, t.Result = regdrift.ActionDelete, regdrift.ResultPlanned
+			if opts.NoDelete {
+				t.Result, t.Error = regdrift.ResultSkipped, "orphan deletion is turned off"
+				continue
+			}
+			n++
+		case regdrift.StateUnresolved:
+			// Never act on what could not be read; the error stays on the row.
+			t.Action, t.Result = regdrift.ActionNone, regdrift.ResultSkipped
+		default:
+			t.Action, t.Result = regdrift.ActionNone, regdrift.ResultNone
+		}
+	}
+	return n
+}

@@ -1,0 +1,268 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/sync/drift"
+)
+
+// repo checks one repository and, for an execute, reconciles and verifies it. Every failure
+// ends up in the result; none is returned, so the run goes on with the other repositories.
+func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regdrift.RepoResult {
+	log := e.log.With("run_id", run.ID, "repository", name)
+	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
+	unlock, err := e.locks.lock(ctx, name)
+	if err != nil {
+		return e.failRepo(ctx, res, fmt.Errorf("wait for another run on %s: %w", name, err))
+	}
+	defer unlock()
+
+	obs := e.observe(ctx, name, run.Deep)
+	res.Tags = obs.tags
+	res.Before = regdrift.CountTags(res.Tags)
+	res.Error = obs.listingError()
+	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete})
+	withholdDeletes(res.Tags, obs.primaryEmpty)
+	res.Actions = countActions(res.Tags)
+	res.CheckedAt = e.now()
+	res.Status = repoStatus(res, res.Before)
+	if err := e.store.SaveRepoResult(ctx, res); err != nil {
+		log.Error("record repository result", "err", err)
+		res.Status, res.Error = regdrift.RepoError, "recording the result failed"
+		return res
+	}
+	if run.Mode != regdrift.ModeExecute || res.Actions == 0 {
+		return res
+	}
+
+	e.act(ctx, name, res.Tags)
+	res.Failed = countFailed(res.Tags)
+	after := e.observe(ctx, name, run.Deep || res.Before.Broken > 0)
+	counts := regdrift.CountTags(after.tags)
+	res.After = &counts
+	if msg := after.listingError(); msg != "" {
+		res.Error = joinMsg(res.Error, "verification: "+msg)
+	}
+	res.CheckedAt = e.now()
+	res.Status = repoStatus(res, counts)
+	if err := e.store.SaveRepoResult(context.WithoutCancel(ctx), res); err != nil {
+		log.Error("record repository result", "err", err)
+		res.Status, res.Error = regdrift.RepoError, "recording the result failed"
+	}
+	return res
+}
+
+// failRepo records a repository that could not be handled at all.
+func (e *Engine) failRepo(ctx context.Context, res *regdrift.RepoResult,
+	err error) *regdrift.RepoResult {
+	res.Status, res.Error, res.CheckedAt = regdrift.RepoError, err.Error(), e.now()
+	if serr := e.store.SaveRepoResult(context.WithoutCancel(ctx), res); serr != nil {
+		e.log.Error("record repository result", "repository", res.Name, "err", serr)
+	}
+	return res
+}
+
+// withholdDeletes keeps every orphan when the primary lists no tag at all for the repository:
+// an empty listing may be a fault on the primary, and a mirror must not be emptied on a guess.
+func withholdDeletes(tags []regdrift.TagDrift, primaryEmpty bool) {
+	if !primaryEmpty {
+		return
+	}
+	for i := range tags {
+		t := &tags[i]
+		if t.Action == regdrift.ActionDelete && t.Result == regdrift.ResultPlanned {
+			t.Result = regdrift.ResultSkipped
+			t.Error = "the primary lists no tags in this repository: deletions withheld"
+		}
+	}
+}
+
+// repoStatus judges a repository from the counts that describe its secondary now: those found
+// by a dry run, or those verified after an execute.
+func repoStatus(res *regdrift.RepoResult, c regdrift.Counts) regdrift.RepoStatus {
+	switch {
+	case res.Error != "" || c.Unresolved > 0 || res.Failed > 0:
+		return regdrift.RepoError
+	case c.Drift() > 0:
+		return regdrift.RepoDrift
+	default:
+		return regdrift.RepoInSync
+	}
+}
+
+func countActions(tags []regdrift.TagDrift) int {
+	n := 0
+	for _, t := range tags {
+		if t.Action != regdrift.ActionNone && t.Result != regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
+}
+
+func countFailed(tags []regdrift.TagDrift) int {
+	n := 0
+	for _, t := range tags {
+		if t.Result == regdrift.ResultFailed {
+			n++
+		}
+	}
+	return n
+}
+
+func joinMsg(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// observation is what both registries say of a repository now.
+type observation struct {
+	tags         []regdrift.TagDrift
+	primaryErr   error
+	secondaryErr error
+	// primaryEmpty is true when the primary listed the repository without error and found
+	// no tag in it.
+	primaryEmpty bool
+}
+
+func (o observation) listingError() string {
+	var msgs []string
+	if o.primaryErr != nil {
+		msgs = append(msgs, "primary: "+o.primaryErr.Error())
+	}
+	if o.secondaryErr != nil {
+		msgs = append(msgs, "secondary: "+o.secondaryErr.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// observe lists and resolves the tags of a repository on both registries and classifies them.
+// With deep, tags whose digests match are checked for missing content on the secondary.
+func (e *Engine) observe(ctx context.Context, name string, deep bool) observation {
+	var p, s drift.Side
+	var wg sync.WaitGroup
+	wg.Go(func() { p = e.side(ctx, e.primary, e.primarySem, name) })
+	wg.Go(func() { s = e.side(ctx, e.secondary, e.secondarySem, name) })
+	wg.Wait()
+	tags := drift.Classify(p, s)
+	if deep {
+		e.deepCheck(ctx, name, tags)
+	}
+	return observation{
+		tags: tags, primaryErr: p.Err, secondaryErr: s.Err,
+		primaryEmpty: p.Err == nil && len(p.Tags) == 0,
+	}
+}
+
+// lister is what observe needs of a registry.
+type lister interface {
+	Tags(ctx context.Context, repo string) ([]string, error)
+	Resolve(ctx context.Context, repo, tag string) (regdrift.Manifest, error)
+}
+
+// side lists a repository's tags on one registry and resolves each, at most cap(sem) requests
+// at once.
+func (e *Engine) side(ctx context.Context, reg lister, sem chan struct{}, name string) drift.Side {
+	var tags []string
+	var err error
+	withSlot(sem, func() { tags, err = reg.Tags(ctx, name) })
+	if err != nil {
+		e.log.Warn("tag listing failed", "repository", name, "err", err)
+		return drift.Side{Err: err}
+	}
+	out := make(map[string]drift.Resolved, len(tags))
+	var mu sync.Mutex
+	forEach(tags, sem, func(tag string) {
+		m, err := reg.Resolve(ctx, name, tag)
+		if err != nil {
+			e.log.Warn("resolve failed", "repository", name, "tag", tag, "err", err)
+		}
+		mu.Lock()
+		out[tag] = drift.Resolved{Manifest: m, Err: err}
+		mu.Unlock()
+	})
+	return drift.Side{Tags: out}
+}
+
+// deepCheck turns in_sync tags whose content is incomplete on the secondary into broken ones,
+// and those whose check failed into unresolved ones. Tags sharing a digest are checked once.
+func (e *Engine) deepCheck(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	type verdict struct {
+		missing []string
+		err     error
+	}
+	var digests []string
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if t.State == regdrift.StateInSync && !seen[t.Secondary.Digest] {
+			seen[t.Secondary.Digest] = true
+			digests = append(digests, t.Secondary.Digest)
+		}
+	}
+	verdicts := make(map[string]verdict, len(digests))
+	var mu sync.Mutex
+	forEach(digests, e.secondarySem, func(d string) {
+		missing, err := e.secondary.Missing(ctx, name, d)
+		mu.Lock()
+		verdicts[d] = verdict{missing, err}
+		mu.Unlock()
+	})
+	for i := range tags {
+		t := &tags[i]
+		if t.State != regdrift.StateInSync {
+			continue
+		}
+		v := verdicts[t.Secondary.Digest]
+		switch {
+		case v.err != nil:
+			t.State, t.Error = regdrift.StateUnresolved, "deep check: "+v.err.Error()
+		case len(v.missing) > 0:
+			t.State, t.Missing = regdrift.StateBroken, v.missing
+		}
+	}
+}
+
+// act carries out the planned actions: copies first, so a tag that moves is never absent, then
+// deletions. Each tag's result and error are set in place.
+func (e *Engine) act(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	log := e.log.With("repository", name)
+	for _, kind := range []regdrift.Action{regdrift.ActionCopy, regdrift.ActionDelete} {
+		var idx []int
+		for i, t := range tags {
+			if t.Action == kind && t.Result == regdrift.ResultPlanned {
+				idx = append(idx, i)
+			}
+		}
+		forEach(idx, e.secondarySem, func(i int) {
+			t := &tags[i]
+			err := e.do(ctx, name, t)
+			if err != nil {
+				t.Result, t.Error = regdrift.ResultFailed, err.Error()
+				log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+				return
+			}
+			t.Result = regdrift.ResultOK
+			log.Debug("action done", "tag", t.Tag, "action", t.Action)
+		})
+	}
+}
+
+func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not started: %w", err)
+	}
+	switch t.Action {
+	case regdrift.ActionCopy:
+		return e.secondary.Copy(ctx, name, t.Tag, t.Primary.Digest,
+			t.State == regdrift.StateBroken)
+	case regdrift.ActionDelete:
+		return e.secondary.DeleteTag(ctx, name, t.Tag)
+	}
+	return fmt.Errorf("unknown action %q", t.Action)
+}

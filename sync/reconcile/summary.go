@@ -1,0 +1,36 @@
+package reconcile
+
+import "github.com/regdrift/regdrift"
+
+// Summarize adds up the results of a run. Counts describe what the run found; Errors counts
+// unresolved tags, repositories whose listing or recording failed, and failed actions.
+func Summarize(results []*regdrift.RepoResult) regdrift.Summary {
+	var s regdrift.Summary
+	for _, r := range results {
+		s.Repositories++
+		s.Counts.Merge(r.Before)
+		s.Actions += r.Actions
+		s.FailedActions += r.Failed
+		if r.Error != "" {
+			s.Errors++
+		}
+	}
+	s.Tags = s.Counts.Total()
+	s.Errors += s.Unresolved + s.FailedActions
+	return s
+}
+
+// Outcome judges a finished run from its repositories: any error makes it an error, any drift
+// left makes it drift.
+func Outcome(results []*regdrift.RepoResult) regdrift.Outcome {
+	out := regdrift.OutcomeInSync
+	for _, r := range results {
+		switch r.Status {
+		case regdrift.RepoError:
+			return regdrift.OutcomeError
+		case regdrift.RepoDrift:
+			out = regdrift.OutcomeDrift
+		}
+	}
+	return out
+}

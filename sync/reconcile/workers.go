@@ -1,0 +1,58 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+)
+
+// withSlot runs fn while holding one slot of sem.
+func withSlot(sem chan struct{}, fn func()) {
+	sem <- struct{}{}
+	defer func() { <-sem }()
+	fn()
+}
+
+// forEach calls fn for every item, each call holding a slot of sem, so at most cap(sem) run at
+// once across every caller sharing sem. It returns when all calls have returned.
+func forEach[T any](items []T, sem chan struct{}, fn func(T)) {
+	var wg sync.WaitGroup
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(it)
+		})
+	}
+	wg.Wait()
+}
+
+// repoLocks keeps two runs from working on one repository at once.
+type repoLocks struct {
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+// lock waits until no other run holds name, then holds it until unlock is called.
+func (l *repoLocks) lock(ctx context.Context, name string) (unlock func(), err error) {
+	for {
+		l.mu.Lock()
+		busy, ok := l.held[name]
+		if !ok {
+			done := make(chan struct{})
+			l.held[name] = done
+			l.mu.Unlock()
+			return func() {
+				l.mu.Lock()
+				delete(l.held, name)
+				l.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		l.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

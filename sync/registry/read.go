@@ -1,0 +1,133 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/regclient/regclient"
+	"github.com/regclient/regclient/scheme"
+	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/repo"
+
+	"github.com/regdrift/regdrift"
+)
+
+// reader holds the read operations both registries share.
+type reader struct {
+	rc  *regclient.RegClient
+	ep  Endpoint
+	log *slog.Logger
+}
+
+// Endpoint returns where the registry is.
+func (r *reader) Endpoint() Endpoint { return r.ep }
+
+// maxCatalogPages bounds a catalog walk, so a registry that keeps answering with a next page
+// cannot hold a run forever (100 repositories a page on Distribution: a million names).
+const maxCatalogPages = 10000
+
+// Repositories lists the catalog, following every page.
+func (r *reader) Repositories(ctx context.Context) ([]string, error) {
+	var all []string
+	last := ""
+	for range maxCatalogPages {
+		var opts []scheme.RepoOpts
+		if last != "" {
+			opts = append(opts, scheme.WithRepoLast(last))
+		}
+		rl, err := r.rc.RepoList(ctx, r.ep.Host, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("list repositories of %s: %w", r.ep.URL, err)
+		}
+		page, err := rl.GetRepos()
+		if err != nil {
+			return nil, fmt.Errorf("read repository list of %s: %w", r.ep.URL, err)
+		}
+		all = append(all, page...)
+		if !hasNextPage(rl) || len(page) == 0 {
+			return all, nil
+		}
+		if page[len(page)-1] == last {
+			return nil, fmt.Errorf("list repositories of %s: page after %q repeats it",
+				r.ep.URL, last)
+		}
+		last = page[len(page)-1]
+	}
+	return nil, fmt.Errorf("list repositories of %s: more than %d pages", r.ep.URL,
+		maxCatalogPages)
+}
+
+// hasNextPage reports whether a catalog page announces another with a Link header.
+func hasNextPage(rl *repo.RepoList) bool {
+	h, err := rl.RawHeaders()
+	if err != nil {
+		return false
+	}
+	for _, v := range h.Values("Link") {
+		if strings.Contains(v, `rel="next"`) || strings.Contains(v, "rel=next") {
+			return true
+		}
+	}
+	return false
+}
+
+// Tags lists the tags of repo, following every page (regclient follows the Link header as
+// given). A repository the registry does not know has no tags: that is not an error.
+func (r *reader) Tags(ctx context.Context, repoName string) ([]string, error) {
+	rf, err := newRef(r.ep.Host, repoName, "", "")
+	if err != nil {
+		return nil, err
+	}
+	tl, err := r.rc.TagList(ctx, rf)
+	if err != nil {
+		if isNameUnknown(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list tags of %s on %s: %w", repoName, r.ep.URL, err)
+	}
+	tags, err := tl.GetTags()
+	if err != nil {
+		return nil, fmt.Errorf("read tags of %s on %s: %w", repoName, r.ep.URL, err)
+	}
+	return tags, nil
+}
+
+// isNameUnknown reports a 404 whose body names the repository as unknown. A 404 with any
+// other body (a proxy's page, a wrong path) stays an error: it does not prove the repository
+// is empty.
+func isNameUnknown(err error) bool {
+	return errors.Is(err, errs.ErrNotFound) && strings.Contains(err.Error(), "NAME_UNKNOWN")
+}
+
+// Resolve reads the digest and media type a tag points at. It sends a HEAD whose Accept holds
+// every manifest type regclient knows (OCI index and manifest, Docker list and v2, ...) and
+// falls back to a GET, hashing the body, when the HEAD carries no digest.
+func (r *reader) Resolve(ctx context.Context, repoName, tag string) (regdrift.Manifest, error) {
+	rf, err := newRef(r.ep.Host, repoName, tag, "")
+	if err != nil {
+		return regdrift.Manifest{}, err
+	}
+	m, err := r.rc.ManifestHead(ctx, rf, regclient.WithManifestRequireDigest())
+	if err != nil {
+		return regdrift.Manifest{}, fmt.Errorf("resolve %s:%s on %s: %w", repoName, tag,
+			r.ep.URL, err)
+	}
+	d := m.GetDescriptor()
+	if d.Digest == "" {
+		return regdrift.Manifest{}, fmt.Errorf("resolve %s:%s on %s: no digest in answer",
+			repoName, tag, r.ep.URL)
+	}
+	if err := d.Digest.Validate(); err != nil {
+		return regdrift.Manifest{}, fmt.Errorf("resolve %s:%s on %s: bad digest %q: %w",
+			repoName, tag, r.ep.URL, d.Digest, err)
+	}
+	return regdrift.Manifest{Digest: d.Digest.String(), MediaType: d.MediaType}, nil
+}
+
+// Primary is the source of truth. It has no method that writes or deletes.
+type Primary struct {
+	reader
+}

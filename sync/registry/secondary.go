@@ -1,0 +1,161 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/regclient/regclient"
+	"github.com/regclient/regclient/types/descriptor"
+	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/manifest"
+)
+
+// Secondary is the mirror regdrift keeps in line with the primary.
+type Secondary struct {
+	reader
+	primary Endpoint
+}
+
+// Copy makes repo:tag on the secondary point at what repo@digest is on the primary, with every
+// child manifest and blob, bytes and digests unchanged. The source is named by digest, so a tag
+// that moved on the primary since the check is not copied blindly. With force, every child is
+// checked and copied again even when the secondary already has the top manifest (a broken
+// tag).
+func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, force bool) error {
+	src, err := newRef(s.primary.Host, repoName, "", digest)
+	if err != nil {
+		return err
+	}
+	dst, err := newRef(s.ep.Host, repoName, tag, "")
+	if err != nil {
+		return err
+	}
+	var opts []regclient.ImageOpts
+	if force {
+		opts = append(opts, regclient.ImageWithForceRecursive())
+	}
+	if err := s.rc.ImageCopy(ctx, src, dst, opts...); err != nil {
+		return fmt.Errorf("copy %s@%s to %s: %w", repoName, digest, s.ep.URL, err)
+	}
+	return nil
+}
+
+// DeleteTag removes repo:tag from the secondary and nothing else. Other tags that share its
+// digest stay: regclient deletes by tag where the registry allows it and otherwise moves the tag
+// to a throw-away manifest and deletes that one.
+func (s *Secondary) DeleteTag(ctx context.Context, repoName, tag string) error {
+	r, err := newRef(s.ep.Host, repoName, tag, "")
+	if err != nil {
+		return err
+	}
+	if err := s.rc.TagDelete(ctx, r); err != nil {
+		return fmt.Errorf("delete %s:%s on %s: %w", repoName, tag, s.ep.URL, err)
+	}
+	return nil
+}
+
+// MaxDepth bounds the nesting of indexes a deep check follows.
+const MaxDepth = 8
+
+// Missing lists the content behind repo@digest that the secondary lacks: child manifests at any
+// depth, configs and layers. An empty list means the tag can be pulled whole. An error means the
+// check itself could not finish and says nothing about the content.
+func (s *Secondary) Missing(ctx context.Context, repoName, digest string) ([]string, error) {
+	w := walker{s: s, repo: repoName, seen: map[string]bool{}}
+	if err := w.manifest(ctx, descriptor.Descriptor{}, digest, 0); err != nil {
+		return nil, err
+	}
+	return w.missing, nil
+}
+
+// walker visits the content graph of one tag on the secondary.
+type walker struct {
+	s       *Secondary
+	repo    string
+	seen    map[string]bool
+	missing []string
+}
+
+func (w *walker) manifest(ctx context.Context, d descriptor.Descriptor, dig string,
+	depth int) error {
+	if depth > MaxDepth {
+		return fmt.Errorf("deep check of %s: indexes nested deeper than %d", w.repo, MaxDepth)
+	}
+	if w.seen[dig] {
+		return nil
+	}
+	w.seen[dig] = true
+	r, err := newRef(w.s.ep.Host, w.repo, "", dig)
+	if err != nil {
+		return err
+	}
+	var opts []regclient.ManifestOpts
+	if d.Digest != "" {
+		opts = append(opts, regclient.WithManifestDesc(d))
+	}
+	m, err := w.s.rc.ManifestGet(ctx, r, opts...)
+	if errors.Is(err, errs.ErrNotFound) {
+		w.missing = append(w.missing, "manifest "+dig)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deep check of %s: get manifest %s: %w", w.repo, dig, err)
+	}
+	return w.children(ctx, m, depth)
+}
+
+func (w *walker) children(ctx context.Context, m manifest.Manifest, depth int) error {
+	if idx, ok := m.(manifest.Indexer); ok {
+		list, err := idx.GetManifestList()
+		if err != nil {
+			return fmt.Errorf("deep check of %s: read index: %w", w.repo, err)
+		}
+		for _, c := range list {
+			if err := w.manifest(ctx, c, c.Digest.String(), depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	img, ok := m.(manifest.Imager)
+	if !ok {
+		return nil
+	}
+	var blobs []descriptor.Descriptor
+	if cfg, err := img.GetConfig(); err == nil {
+		blobs = append(blobs, cfg)
+	}
+	layers, err := img.GetLayers()
+	if err != nil {
+		return fmt.Errorf("deep check of %s: read layers: %w", w.repo, err)
+	}
+	blobs = append(blobs, layers...)
+	for _, b := range blobs {
+		if err := w.blob(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *walker) blob(ctx context.Context, d descriptor.Descriptor) error {
+	dig := d.Digest.String()
+	if w.seen[dig] {
+		return nil
+	}
+	w.seen[dig] = true
+	r, err := newRef(w.s.ep.Host, w.repo, "", "")
+	if err != nil {
+		return err
+	}
+	rdr, err := w.s.rc.BlobHead(ctx, r, d)
+	if errors.Is(err, errs.ErrNotFound) {
+		w.missing = append(w.missing, "blob "+dig)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deep check of %s: head blob %s: %w", w.repo, dig, err)
+	}
+	return rdr.Close()
+}
