@@ -1,0 +1,191 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/regdrift/regdrift"
+)
+
+// runFields are the columns of a run but its id. runColumns, all of them, are what scanRun
+// reads, in its order.
+const (
+	runFields = `mode, "trigger", scope, deep, no_delete, status, outcome, error,
+	created_at, started_at, finished_at, repos_total, repos_done,
+	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
+	unresolved, actions, failed_actions, errors`
+	runColumns = `id, ` + runFields
+)
+
+// CreateRun inserts run as queued and sets its ID, Status and CreatedAt. The other fields are
+// stored as they are.
+func (db *DB) CreateRun(ctx context.Context, run *regdrift.Run) error {
+	scope, err := json.Marshal(nonNil(run.Scope))
+	if err != nil {
+		return fmt.Errorf("create run: encode scope: %w", err)
+	}
+	created := db.now()
+	s := run.Summary
+
+	var id int64
+	err = db.write.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
+		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
+		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
+		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
+		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.Errors,
+	).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	run.ID, run.Status, run.CreatedAt = id, regdrift.RunQueued, created
+	return nil
+}
+
+// UpdateRun writes the status, outcome, error, start and finish times, progress and summary
+// of run. Its mode, trigger, scope, options and creation time stay as they were stored.
+func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
+	s := run.Summary
+	res, err := db.write.ExecContext(ctx, `UPDATE runs SET
+			status = ?, outcome = ?, error = ?, started_at = ?, finished_at = ?,
+			repos_total = ?, repos_done = ?, repositories = ?, tags = ?, in_sync = ?,
+			only_on_primary = ?, only_on_secondary = ?, stale = ?, broken = ?,
+			unresolved = ?, actions = ?, failed_actions = ?, errors = ?
+		WHERE id = ?`,
+		run.Status, run.Outcome, run.Error, formatTimePtr(run.StartedAt),
+		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
+		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
+		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.Errors, run.ID)
+	if err != nil {
+		return fmt.Errorf("update run %d: %w", run.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update run %d: %w", run.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update run %d: %w", run.ID, regdrift.ErrNotFound)
+	}
+	return nil
+}
+
+// GetRun returns the run with id.
+func (db *DB) GetRun(ctx context.Context, id int64) (*regdrift.Run, error) {
+	row := db.read.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id)
+	run, err := scanRun(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = regdrift.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %d: %w", id, err)
+	}
+	return run, nil
+}
+
+// ListRuns returns runs newest first, paged by f, and the number of all runs. A limit of zero
+// or less means no limit.
+func (db *DB) ListRuns(ctx context.Context, f regdrift.RunFilter) ([]*regdrift.Run, int, error) {
+	limit, offset := limitOffset(f.Limit, f.Offset)
+	var (
+		runs  []*regdrift.Run
+		total int
+	)
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs`).Scan(&total); err != nil {
+			return err
+		}
+		var err error
+		runs, err = queryRuns(ctx, tx, `SELECT `+runColumns+` FROM runs
+			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, limit, offset)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, total, nil
+}
+
+// ListRepoRuns returns the runs that stored a result for the repository name, newest first,
+// at most limit of them; a limit of zero or less means no limit. A repository no run touched
+// has no runs, which is not an error.
+func (db *DB) ListRepoRuns(ctx context.Context, name string, limit int) ([]*regdrift.Run, error) {
+	limit, _ = limitOffset(limit, 0)
+	runs, err := queryRuns(ctx, db.read, `SELECT `+runColumns+` FROM runs
+		WHERE id IN (SELECT run_id FROM run_repos WHERE name = ?)
+		ORDER BY created_at DESC, id DESC LIMIT ?`, name, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs of repository %q: %w", name, err)
+	}
+	return runs, nil
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]*regdrift.Run, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+
+	runs := []*regdrift.Run{}
+	for rows.Next() {
+		run, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	return runs, rows.Err()
+}
+
+// scanRun reads the runColumns of one row.
+func scanRun(row scanner) (*regdrift.Run, error) {
+	var (
+		run               regdrift.Run
+		scope, created    string
+		started, finished sql.NullString
+		s                 = &run.Summary
+	)
+	err := row.Scan(&run.ID, &run.Mode, &run.Trigger, &scope, &run.Deep, &run.NoDelete,
+		&run.Status, &run.Outcome, &run.Error, &created, &started, &finished,
+		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
+		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
+		&s.Actions, &s.FailedActions, &s.Errors)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := json.Unmarshal([]byte(scope), &run.Scope); err != nil {
+		return nil, fmt.Errorf("run %d: decode scope: %w", run.ID, err)
+	}
+	if len(run.Scope) == 0 {
+		run.Scope = nil
+	}
+	if run.CreatedAt, err = parseTime(created); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	if run.StartedAt, err = parseTimePtr(started); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	if run.FinishedAt, err = parseTimePtr(finished); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	return &run, nil
+}
+
+// nonNil makes a nil slice empty, so that it encodes as a JSON array.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
