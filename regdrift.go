@@ -155,6 +155,9 @@ type TagDrift struct {
 	Action  Action   `json:"action"`
 	Result  Result   `json:"result"`
 	Error   string   `json:"error"`
+	// Verified is the state the check after an execute found; empty when there was none.
+	// State stays what the run found before acting, so the row reads as a record of the run.
+	Verified State `json:"verified_state"`
 }
 
 // Counts holds the number of tags in each state.

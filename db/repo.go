@@ -21,7 +21,7 @@ const (
 
 	// tagColumns are what scanTag reads, in its order.
 	tagColumns = `run_id, repository, tag, state, primary_digest, primary_media_type,
-	secondary_digest, secondary_media_type, missing, action, result, error`
+	secondary_digest, secondary_media_type, missing, action, result, error, verified_state`
 
 	// latestColumns are what scanLatest reads, in its order.
 	latestColumns = `name, status, error, in_sync, only_on_primary, only_on_secondary, stale,
@@ -118,7 +118,7 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 	}
 
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO run_tags (`+tagColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("prepare tag insert: %w", err)
 	}
@@ -132,7 +132,7 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 		}
 		_, err = stmt.ExecContext(ctx, res.RunID, res.Name, t.Tag, t.State,
 			t.Primary.Digest, t.Primary.MediaType, t.Secondary.Digest, t.Secondary.MediaType,
-			missing, t.Action, t.Result, t.Error)
+			missing, t.Action, t.Result, t.Error, t.Verified)
 		if err != nil {
 			return fmt.Errorf("insert tag %q: %w", t.Tag, err)
 		}
@@ -333,7 +333,7 @@ func scanTag(row scanner) (*regdrift.TagRow, error) {
 	)
 	err := row.Scan(&t.RunID, &t.Repository, &t.Tag, &t.State,
 		&t.Primary.Digest, &t.Primary.MediaType, &t.Secondary.Digest, &t.Secondary.MediaType,
-		&missing, &t.Action, &t.Result, &t.Error)
+		&missing, &t.Action, &t.Result, &t.Error, &t.Verified)
 	if err != nil {
 		return nil, err
 	}

@@ -164,6 +164,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		return nil, err
 	}
 
+	run.Scope = []string{}
 	if err := json.Unmarshal([]byte(scope), &run.Scope); err != nil {
 		return nil, fmt.Errorf("run %d: decode scope: %w", run.ID, err)
 	}

@@ -79,6 +79,7 @@ CREATE TABLE run_tags (
 	action               TEXT    NOT NULL DEFAULT '',
 	result               TEXT    NOT NULL DEFAULT '',
 	error                TEXT    NOT NULL DEFAULT '',
+	verified_state       TEXT    NOT NULL DEFAULT '',
 	UNIQUE (run_id, repository, tag),
 	FOREIGN KEY (run_id, repository) REFERENCES run_repos (run_id, name) ON DELETE CASCADE
 ) STRICT;

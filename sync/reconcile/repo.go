@@ -44,6 +44,7 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	after := e.observe(ctx, name, run.Deep || res.Before.Broken > 0)
 	counts := regdrift.CountTags(after.tags)
 	res.After = &counts
+	markVerified(res.Tags, after.tags)
 	if msg := after.listingError(); msg != "" {
 		res.Error = joinMsg(res.Error, "verification: "+msg)
 	}
@@ -265,4 +266,21 @@ func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) erro
 		return e.secondary.DeleteTag(ctx, name, t.Tag)
 	}
 	return fmt.Errorf("unknown action %q", t.Action)
+}
+
+// markVerified copies onto each row the state the verification found for its tag. An orphan
+// that the verification no longer sees on either side was deleted: both sides now agree.
+func markVerified(rows, after []regdrift.TagDrift) {
+	byTag := make(map[string]regdrift.State, len(after))
+	for _, t := range after {
+		byTag[t.Tag] = t.State
+	}
+	for i := range rows {
+		r := &rows[i]
+		if s, ok := byTag[r.Tag]; ok {
+			r.Verified = s
+		} else if r.State == regdrift.StateOnlyOnSecondary {
+			r.Verified = regdrift.StateInSync
+		}
+	}
 }
