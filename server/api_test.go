@@ -1,0 +1,386 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/server"
+)
+
+// apiError is the body of an API error.
+type apiError struct {
+	Error struct {
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+	} `json:"error"`
+}
+
+// checkAPIError asserts the status, the code, a message that contains msg and the request id
+// of an error answer.
+func checkAPIError(t *testing.T, res *http.Response, status int, code, msg string) {
+	t.Helper()
+	checkStatus(t, res, status)
+	var got apiError
+	decode(t, res, &got)
+	if got.Error.Code != code {
+		t.Errorf("code: got %q, want %q", got.Error.Code, code)
+	}
+	if !strings.Contains(got.Error.Message, msg) {
+		t.Errorf("message: got %q, want it to contain %q", got.Error.Message, msg)
+	}
+	if id := res.Header.Get("X-Request-Id"); got.Error.RequestID == "" || got.Error.RequestID != id {
+		t.Errorf("request id: got %q in the body, %q in the header", got.Error.RequestID, id)
+	}
+}
+
+// servedRun is a stored run as the API serves it: the scope is [] rather than null.
+func servedRun(run *regdrift.Run) *regdrift.Run {
+	if run.Scope == nil {
+		run.Scope = []string{}
+	}
+	return run
+}
+
+func TestAPI_StartRun(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want regdrift.RunRequest
+	}{
+		{"execute of two repositories",
+			`{"mode":"execute","repositories":["team/app/api","base"],"deep":true,"no_delete":true}`,
+			regdrift.RunRequest{Mode: regdrift.ModeExecute, Repositories: []string{seeded, "base"},
+				Deep: true, NoDelete: true, Trigger: regdrift.TriggerAPI}},
+		{"empty object is a dry run of all", `{}`,
+			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI}},
+		{"empty body is a dry run of all", ``,
+			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			res := e.do(t, http.MethodPost, "/api/v1/runs", strings.NewReader(tt.body))
+
+			checkStatus(t, res, http.StatusAccepted)
+			var run regdrift.Run
+			decode(t, res, &run)
+			if got, want := res.Header.Get("Location"), fmt.Sprintf("/api/v1/runs/%d", run.ID); got != want {
+				t.Errorf("Location: got %q, want %q", got, want)
+			}
+			stored, err := e.store.GetRun(t.Context(), run.ID)
+			if err != nil {
+				t.Fatalf("get run: %v", err)
+			}
+			checkSameJSON(t, "answer and store", &run, servedRun(stored))
+			wantScope := tt.want.Repositories
+			if wantScope == nil {
+				wantScope = []string{}
+			}
+			got := []any{run.Mode, run.Trigger, run.Scope, run.Deep, run.NoDelete, run.Status}
+			want := []any{tt.want.Mode, regdrift.TriggerAPI, wantScope, tt.want.Deep,
+				tt.want.NoDelete, regdrift.RunQueued}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("run: got %v, want %v", got, want)
+			}
+			if started := e.runs.Started(); !reflect.DeepEqual(started, []regdrift.RunRequest{tt.want}) {
+				t.Errorf("started: got %+v, want %+v", started, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPI_StartRun_Invalid(t *testing.T) {
+	tests := []struct {
+		name, body, msg string
+	}{
+		{"bad JSON", `{"mode":`, "invalid JSON"},
+		{"not JSON", `mode=execute`, "invalid JSON at byte 1"},
+		{"unknown field", `{"mode":"execute","nodelete":true}`, `unknown field "nodelete"`},
+		{"wrong type", `{"deep":"yes"}`, `field "deep" must be bool`},
+		{"two values", `{} {}`, "more than one value"},
+		{"bad mode", `{"mode":"force"}`, `mode "force" is not one of dry_run, execute`},
+		{"bad repository name", `{"repositories":["Team/App"]}`,
+			`invalid repository name "Team/App"`},
+		{"empty repository name", `{"repositories":[""]}`, `invalid repository name ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			res := e.do(t, http.MethodPost, "/api/v1/runs", strings.NewReader(tt.body))
+
+			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, tt.msg)
+			if started := e.runs.Started(); len(started) != 0 {
+				t.Errorf("a refused request started %d runs", len(started))
+			}
+		})
+	}
+}
+
+func TestAPI_StartRun_BodyTooLarge(t *testing.T) {
+	e := newEnv(t)
+	body := `{"repositories":["` + strings.Repeat("a", 1<<20) + `"]}`
+	res := e.do(t, http.MethodPost, "/api/v1/runs", strings.NewReader(body))
+
+	checkAPIError(t, res, http.StatusRequestEntityTooLarge, "too_large", "larger than")
+}
+
+func TestAPI_GetRun(t *testing.T) {
+	e := newEnv(t)
+	run := e.seed(t)
+	res := e.do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d", run.ID), nil)
+
+	checkStatus(t, res, http.StatusOK)
+	var got struct {
+		Run          regdrift.Run           `json:"run"`
+		Repositories []*regdrift.RepoResult `json:"repositories"`
+	}
+	decode(t, res, &got)
+	stored, err := e.store.GetRun(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameJSON(t, "run", &got.Run, servedRun(stored))
+	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameJSON(t, "repositories", got.Repositories, repos)
+	if len(got.Repositories) != 2 {
+		t.Errorf("repositories: got %d, want 2", len(got.Repositories))
+	}
+}
+
+func TestAPI_ListRuns(t *testing.T) {
+	e := newEnv(t)
+	var ids []int64
+	for range 3 {
+		ids = append(ids, e.startQueued(t).ID)
+	}
+	tests := []struct {
+		query string
+		want  []int64
+	}{
+		{"", []int64{ids[2], ids[1], ids[0]}},
+		{"?limit=1", []int64{ids[2]}},
+		{"?limit=2&offset=1", []int64{ids[1], ids[0]}},
+		{"?offset=3", []int64{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, "/api/v1/runs"+tt.query, nil)
+
+			checkStatus(t, res, http.StatusOK)
+			var got struct {
+				Runs  []regdrift.Run `json:"runs"`
+				Total int            `json:"total"`
+			}
+			decode(t, res, &got)
+			gotIDs := []int64{}
+			for _, r := range got.Runs {
+				gotIDs = append(gotIDs, r.ID)
+			}
+			if !reflect.DeepEqual(gotIDs, tt.want) || got.Total != 3 {
+				t.Errorf("got runs %v of %d, want %v of 3", gotIDs, got.Total, tt.want)
+			}
+		})
+	}
+	for _, q := range []string{"?limit=0", "?limit=x", "?limit=501", "?offset=-1"} {
+		t.Run(q, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, "/api/v1/runs"+q, nil)
+			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, "")
+		})
+	}
+}
+
+// tagJSON is the tag shape the CLI prints too, with every field.
+type tagJSON struct {
+	Repository         string   `json:"repository,omitempty"`
+	Tag                string   `json:"tag"`
+	State              string   `json:"state"`
+	PrimaryDigest      string   `json:"primary_digest"`
+	SecondaryDigest    string   `json:"secondary_digest"`
+	PrimaryMediaType   string   `json:"primary_media_type"`
+	SecondaryMediaType string   `json:"secondary_media_type"`
+	Missing            []string `json:"missing"`
+	Action             string   `json:"action"`
+	Result             string   `json:"result"`
+	Error              string   `json:"error"`
+	VerifiedState      string   `json:"verified_state"`
+}
+
+// seededTags are the tags seed stores for the repository seeded, by tag.
+var seededTags = []tagJSON{
+	{seeded, "latest", "in_sync", digestA, digestA, ociIndex, ociIndex, []string{}, "none", "",
+		"", ""},
+	{seeded, "v1", "broken", digestB, digestB, ociIndex, ociIndex, []string{"blob " + digestC},
+		"copy", "planned", "", ""},
+	{seeded, "v2", "only_on_secondary", "", digestC, "", ociIndex, []string{}, "delete",
+		"planned", "", ""},
+}
+
+func TestAPI_RunTags(t *testing.T) {
+	e := newEnv(t)
+	run := e.seed(t)
+	base := tagJSON{"base", "1.0", "in_sync", digestA, digestA, ociIndex, ociIndex, []string{},
+		"none", "", "", ""}
+	tests := []struct {
+		query string
+		want  []tagJSON
+	}{
+		{"", append([]tagJSON{base}, seededTags...)},
+		{"?state=in_sync", []tagJSON{base, seededTags[0]}},
+		{"?repository=team/app/api&state=broken", []tagJSON{seededTags[1]}},
+		{"?state=stale", []tagJSON{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tags%s", run.ID,
+				tt.query), nil)
+
+			checkStatus(t, res, http.StatusOK)
+			var got struct {
+				Tags []tagJSON `json:"tags"`
+			}
+			decode(t, res, &got)
+			if !reflect.DeepEqual(got.Tags, tt.want) {
+				t.Errorf("tags:\n got %+v\nwant %+v", got.Tags, tt.want)
+			}
+		})
+	}
+	for _, q := range []string{"?state=drifted", "?repository=Bad/Name"} {
+		t.Run(q, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tags%s", run.ID, q), nil)
+			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, "")
+		})
+	}
+}
+
+// TestAPI_TagShape pins the field names and their order, which the CLI shares.
+func TestAPI_TagShape(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t)
+	res := e.do(t, http.MethodGet, "/api/v1/repositories/"+seeded, nil)
+
+	checkStatus(t, res, http.StatusOK)
+	body := readBody(t, res)
+	want := `{"tag":"v2","state":"only_on_secondary","primary_digest":"",` +
+		`"secondary_digest":"` + digestC + `","primary_media_type":"",` +
+		`"secondary_media_type":"` + ociIndex + `","missing":[],"action":"delete",` +
+		`"result":"planned","error":"","verified_state":""}`
+	if !strings.Contains(body, want) {
+		t.Errorf("body %s\ndoes not hold %s", body, want)
+	}
+}
+
+func TestNewTagJSON_NilMissingIsEmpty(t *testing.T) {
+	got := server.NewTagJSON(regdrift.TagDrift{Tag: "x", State: regdrift.StateInSync})
+	if got.Missing == nil || len(got.Missing) != 0 {
+		t.Errorf("Missing: got %#v, want an empty list", got.Missing)
+	}
+}
+
+func TestAPI_Repositories(t *testing.T) {
+	e := newEnv(t)
+	run := e.seed(t)
+
+	res := e.do(t, http.MethodGet, "/api/v1/repositories", nil)
+	checkStatus(t, res, http.StatusOK)
+	var list struct {
+		Repositories []*regdrift.RepoSummary `json:"repositories"`
+	}
+	decode(t, res, &list)
+	want, err := e.store.ListRepositories(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameJSON(t, "repositories", list.Repositories, want)
+	if len(want) != 2 {
+		t.Errorf("repositories: got %d, want 2", len(want))
+	}
+
+	// A name with slashes is one repository, not a longer route.
+	res = e.do(t, http.MethodGet, "/api/v1/repositories/"+seeded, nil)
+	checkStatus(t, res, http.StatusOK)
+	var one struct {
+		Repository *regdrift.RepoSummary `json:"repository"`
+		Tags       []tagJSON             `json:"tags"`
+	}
+	decode(t, res, &one)
+	wantRepo := &regdrift.RepoSummary{Name: seeded, Status: regdrift.RepoDrift, RunID: run.ID,
+		CheckedAt: now.Add(-time.Hour), Counts: regdrift.Counts{InSync: 1, Broken: 1,
+			OnlyOnSecondary: 1}}
+	checkSameJSON(t, "repository", one.Repository, wantRepo)
+	var wantTags []tagJSON
+	for _, tag := range seededTags {
+		tag.Repository = ""
+		wantTags = append(wantTags, tag)
+	}
+	if !reflect.DeepEqual(one.Tags, wantTags) {
+		t.Errorf("tags:\n got %+v\nwant %+v", one.Tags, wantTags)
+	}
+}
+
+func TestAPI_NotFound(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t)
+	tests := []struct{ method, path string }{
+		{http.MethodGet, "/api/v1/runs/999"},
+		{http.MethodGet, "/api/v1/runs/999/tags"},
+		{http.MethodPost, "/api/v1/runs/999/cancel"},
+		{http.MethodGet, "/api/v1/repositories/team/app"},
+		{http.MethodGet, "/api/v1/nothing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			res := e.do(t, tt.method, tt.path, nil)
+			checkAPIError(t, res, http.StatusNotFound, regdrift.ENOTFOUND, "")
+		})
+	}
+}
+
+func TestAPI_BadPathValues(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ path, msg string }{
+		{"/api/v1/runs/abc", `run id "abc" is not a positive integer`},
+		{"/api/v1/runs/0", `run id "0"`},
+		{"/api/v1/repositories/Bad/Name", `invalid repository name "Bad/Name"`},
+		{"/api/v1/repositories/a//b", "invalid repository name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, tt.path, nil)
+			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, tt.msg)
+		})
+	}
+}
+
+func TestAPI_CancelRun(t *testing.T) {
+	e := newEnv(t)
+	finished := e.seed(t)
+	queued := e.startQueued(t)
+
+	res := e.do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", queued.ID), nil)
+	checkStatus(t, res, http.StatusAccepted)
+	var run regdrift.Run
+	decode(t, res, &run)
+	if run.ID != queued.ID || run.Status != regdrift.RunCanceled {
+		t.Errorf("cancel: got run %d %s, want run %d canceled", run.ID, run.Status, queued.ID)
+	}
+
+	for _, id := range []int64{finished.ID, queued.ID} {
+		res = e.do(t, http.MethodPost, fmt.Sprintf("/api/v1/runs/%d/cancel", id), nil)
+		checkAPIError(t, res, http.StatusConflict, regdrift.ECONFLICT, "has finished")
+	}
+}
+
+func TestAPI_MethodNotAllowed(t *testing.T) {
+	e := newEnv(t)
+	res := e.do(t, http.MethodDelete, "/api/v1/runs", nil)
+	checkAPIError(t, res, http.StatusMethodNotAllowed, "method_not_allowed", "DELETE")
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/views"
+)
+
+// Error codes the server adds to the root package's vocabulary, for failures of HTTP itself.
+const (
+	codeForbidden        = "forbidden"
+	codeTooLarge         = "too_large"
+	codeMethodNotAllowed = "method_not_allowed"
+)
+
+// errorStatus maps an error code to its HTTP status. It is the only place that does.
+func errorStatus(code string) int {
+	switch code {
+	case regdrift.EINVALID:
+		return http.StatusBadRequest
+	case codeForbidden:
+		return http.StatusForbidden
+	case regdrift.ENOTFOUND:
+		return http.StatusNotFound
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case regdrift.ECONFLICT:
+		return http.StatusConflict
+	case codeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorJSON is the body of every API error.
+type errorJSON struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// fail answers a request with err: JSON for the API, a page for a browser. An internal error
+// is logged here, with the request id, and the client sees only that id and a generic
+// message; other errors carry a message that is safe to show.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	code := regdrift.ErrorCode(err)
+	status := errorStatus(code)
+	id := requestID(ctx)
+	if status >= http.StatusInternalServerError {
+		s.log.ErrorContext(ctx, "request failed", keyRequestID, id, keyError, err)
+	} else {
+		s.log.DebugContext(ctx, "request refused", keyRequestID, id, keyError, err)
+	}
+
+	msg := regdrift.ErrorMessage(err)
+	if isAPI(r) {
+		s.writeJSON(w, r, status, errorJSON{Error: errorDetail{Code: code, Message: msg,
+			RequestID: id}})
+		return
+	}
+	s.render(w, r, status, views.Error(views.ErrorPage{
+		Layout:    s.layout(http.StatusText(status), ""),
+		Status:    status,
+		Message:   msg,
+		RequestID: id,
+	}))
+}
+
+// isAPI reports whether r is a request to the JSON API, which gets JSON errors.
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, regdrift.Errorf(regdrift.ENOTFOUND, "no page at %s", r.URL.Path))
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, regdrift.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
+}
+
+// bodyError turns a failure to read a request body into a client error.
+func bodyError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return regdrift.Errorf(codeTooLarge, "request body is larger than %d bytes", maxBody)
+	}
+	return regdrift.Errorf(regdrift.EINVALID, "cannot read the request body")
+}

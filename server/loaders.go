@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/views"
+)
+
+// The loaders gather what one answer needs from the store, so that each handler calls one
+// method. Store errors pass through: not-found and friends keep their codes.
+
+// repoRunsShown bounds the runs listed on a repository page.
+const repoRunsShown = 20
+
+// loadRun returns a run and its repository results.
+func (s *Server) loadRun(ctx context.Context, id int64) (*regdrift.Run, []*regdrift.RepoResult,
+	error) {
+	run, err := s.store.GetRun(ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get run %d: %w", id, err)
+	}
+	repos, err := s.store.ListRunRepos(ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list repositories of run %d: %w", id, err)
+	}
+	return run, repos, nil
+}
+
+// cancelRun asks a run to stop and returns it as it is now.
+func (s *Server) cancelRun(ctx context.Context, id int64) (*regdrift.Run, error) {
+	if err := s.runs.CancelRun(ctx, id); err != nil {
+		return nil, fmt.Errorf("cancel run %d: %w", id, err)
+	}
+	run, err := s.store.GetRun(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("get run %d: %w", id, err)
+	}
+	return run, nil
+}
+
+func (s *Server) loadOverview(ctx context.Context) (views.OverviewPage, error) {
+	repos, err := s.store.ListRepositories(ctx)
+	if err != nil {
+		return views.OverviewPage{}, fmt.Errorf("list repositories: %w", err)
+	}
+	p := views.OverviewPage{
+		Layout:    s.layout("Overview", views.SectionOverview),
+		Primary:   s.primary,
+		Secondary: s.secondary,
+		Repos:     repos,
+		Now:       s.now(),
+	}
+	for _, r := range repos {
+		p.Totals.Merge(r.Counts)
+	}
+	return p, nil
+}
+
+func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.RepositoryPage,
+	error) {
+	repo, tags, err := s.store.GetRepository(ctx, name)
+	if err != nil {
+		return views.RepositoryPage{}, fmt.Errorf("get repository %s: %w", name, err)
+	}
+	runs, err := s.store.ListRepoRuns(ctx, name, repoRunsShown)
+	if err != nil {
+		return views.RepositoryPage{}, fmt.Errorf("list runs of repository %s: %w", name, err)
+	}
+	return views.RepositoryPage{
+		Layout: s.layout(name, views.SectionOverview),
+		Repo:   repo,
+		Tags:   tags,
+		Runs:   runs,
+		Now:    s.now(),
+	}, nil
+}
+
+func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (views.RunListPage,
+	error) {
+	runs, total, err := s.store.ListRuns(ctx, f)
+	if err != nil {
+		return views.RunListPage{}, fmt.Errorf("list runs: %w", err)
+	}
+	return views.RunListPage{
+		Layout: s.layout("Runs", views.SectionRuns),
+		Runs:   runs,
+		Total:  total,
+		Offset: f.Offset,
+		Limit:  f.Limit,
+		Now:    s.now(),
+	}, nil
+}
+
+func (s *Server) loadRunPage(ctx context.Context, id int64) (views.RunPage, error) {
+	run, repos, err := s.loadRun(ctx, id)
+	if err != nil {
+		return views.RunPage{}, err
+	}
+	tags, err := s.store.ListRunTags(ctx, id, regdrift.TagFilter{})
+	if err != nil {
+		return views.RunPage{}, fmt.Errorf("list tags of run %d: %w", id, err)
+	}
+	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
+	l.Refresh = !run.Status.Finished()
+	return views.RunPage{Layout: l, Run: run, Repos: repos, Tags: tags, Now: s.now()}, nil
+}
+
+func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.ConfirmPage,
+	error) {
+	known, err := s.store.ListRepositories(ctx)
+	if err != nil {
+		return views.ConfirmPage{}, fmt.Errorf("list repositories: %w", err)
+	}
+	l := s.layout("Confirm execute", views.SectionOverview)
+	return views.NewConfirmPage(l, scope, known, s.now()), nil
+}

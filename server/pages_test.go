@@ -1,0 +1,268 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/static"
+	"github.com/regdrift/regdrift/views/viewtest"
+)
+
+// page fetches a page, checks its status and parses it.
+func (e *env) page(t *testing.T, path string, status int) *viewtest.Doc {
+	t.Helper()
+	res := e.do(t, http.MethodGet, path, nil)
+	checkStatus(t, res, status)
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type: got %q", ct)
+	}
+	return viewtest.Parse(t, readBody(t, res))
+}
+
+func TestPages_FromTheStore(t *testing.T) {
+	e := newEnv(t)
+	run := e.seed(t)
+	runPath := fmt.Sprintf("/runs/%d", run.ID)
+
+	t.Run("overview", func(t *testing.T) {
+		doc := e.page(t, "/", http.StatusOK)
+		doc.CheckTexts(t, map[string]string{"primary-url": "https://primary.example",
+			"secondary-url": "https://mirror.example", "total-in_sync": "2 in sync",
+			"total-broken": "1 broken", "total-only_on_secondary": "1 only on secondary"})
+		var names []string
+		for _, r := range doc.All("repo-row") {
+			names = append(names, viewtest.Attr(r, "data-repo"))
+		}
+		if want := []string{seeded, "base"}; !reflect.DeepEqual(names, want) {
+			t.Errorf("repositories: got %v, want %v (worst first)", names, want)
+		}
+	})
+	t.Run("repository with slashes", func(t *testing.T) {
+		doc := e.page(t, "/repositories/"+seeded, http.StatusOK)
+		doc.CheckTexts(t, map[string]string{"repo-name": seeded})
+		var tags []string
+		for _, r := range doc.All("tag-row") {
+			tags = append(tags, viewtest.Attr(r, "data-tag")+" "+
+				viewtest.Attr(viewtest.OneIn(t, r, "state-badge"), "data-state"))
+		}
+		want := []string{"latest in_sync", "v1 broken", "v2 only_on_secondary"}
+		if !reflect.DeepEqual(tags, want) {
+			t.Errorf("tags: got %v, want %v", tags, want)
+		}
+		if got := viewtest.Attr(doc.One(t, "run-row"), "data-run"); got != fmt.Sprint(run.ID) {
+			t.Errorf("runs that touched it: got %q, want %d", got, run.ID)
+		}
+	})
+	t.Run("runs", func(t *testing.T) {
+		doc := e.page(t, "/runs", http.StatusOK)
+		if got := viewtest.Attr(doc.One(t, "run-row"), "data-run"); got != fmt.Sprint(run.ID) {
+			t.Errorf("run: got %q, want %d", got, run.ID)
+		}
+		doc.CheckTexts(t, map[string]string{"page-range": "Runs 1–1 of 1"})
+	})
+	t.Run("finished run", func(t *testing.T) {
+		doc := e.page(t, runPath, http.StatusOK)
+		doc.CheckTexts(t, map[string]string{"run-mode": "dry run", "run-trigger": "cli",
+			"run-progress": "2 of 2 repositories", "summary-tags": "4"})
+		if n := len(doc.All("refresh")) + len(doc.All("cancel-run")); n != 0 {
+			t.Errorf("finished run reloads or offers to cancel")
+		}
+		if got := len(doc.All("run-repo-row")); got != 2 {
+			t.Errorf("repository rows: got %d, want 2", got)
+		}
+		if got := len(doc.All("tag-row")); got != 4 {
+			t.Errorf("tag rows: got %d, want 4", got)
+		}
+	})
+	t.Run("running run reloads", func(t *testing.T) {
+		queued := e.startQueued(t)
+		doc := e.page(t, fmt.Sprintf("/runs/%d", queued.ID), http.StatusOK)
+		if got := viewtest.Attr(doc.One(t, "refresh"), "content"); got != "2" {
+			t.Errorf("refresh: got %q, want 2", got)
+		}
+		doc.One(t, "cancel-run")
+	})
+}
+
+func TestPages_Stylesheet(t *testing.T) {
+	e := newEnv(t)
+	doc := e.page(t, "/", http.StatusOK)
+	links := viewtest.Elements(doc.Root(), "link")
+	if len(links) != 1 || viewtest.Attr(links[0], "href") != static.StyleURL() {
+		t.Fatalf("stylesheet links: got %d, want one to %s", len(links), static.StyleURL())
+	}
+	res := e.do(t, http.MethodGet, static.StyleURL(), nil)
+	checkStatus(t, res, http.StatusOK)
+	if got := res.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+		t.Errorf("Cache-Control: got %q", got)
+	}
+}
+
+func TestPages_EmptyStore(t *testing.T) {
+	e := newEnv(t)
+	doc := e.page(t, "/", http.StatusOK)
+	doc.One(t, "empty-state")
+	doc.One(t, "dry-run-all")
+	e.page(t, "/runs", http.StatusOK).One(t, "no-runs")
+}
+
+func TestPages_Errors(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t)
+	tests := []struct {
+		path   string
+		status int
+		msg    string
+	}{
+		{"/runs/999", http.StatusNotFound, "not found"},
+		{"/runs/x", http.StatusBadRequest, `run id "x" is not a positive integer`},
+		{"/repositories/team/app", http.StatusNotFound, "not found"},
+		{"/repositories/Team", http.StatusBadRequest, `invalid repository name "Team"`},
+		{"/nothing/here", http.StatusNotFound, "no page at /nothing/here"},
+		{"/runs?limit=0", http.StatusBadRequest, `limit "0" is not between 1 and 500`},
+		{"/ui/execute?repository=a//b", http.StatusBadRequest, `invalid repository name "a//b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			res := e.do(t, http.MethodGet, tt.path, nil)
+			checkStatus(t, res, tt.status)
+			doc := viewtest.Parse(t, readBody(t, res))
+			doc.CheckTexts(t, map[string]string{"error-message": tt.msg,
+				"request-id":   res.Header.Get("X-Request-Id"),
+				"error-status": fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status))})
+		})
+	}
+}
+
+func TestForms_DryRunStartsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	res := e.postForm(t, "/ui/runs", url.Values{"mode": {"dry_run"}, "repository": {seeded}})
+
+	checkStatus(t, res, http.StatusSeeOther)
+	want := []regdrift.RunRequest{{Mode: regdrift.ModeDryRun, Repositories: []string{seeded},
+		Trigger: regdrift.TriggerUI}}
+	started := e.runs.Started()
+	if !reflect.DeepEqual(started, want) {
+		t.Fatalf("started: got %+v, want %+v", started, want)
+	}
+	runs, _, err := e.store.ListRuns(t.Context(), regdrift.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.Header.Get("Location"), fmt.Sprintf("/runs/%d", runs[0].ID); got != want {
+		t.Errorf("Location: got %q, want %q", got, want)
+	}
+}
+
+// TestForms_ExecuteAsksFirst follows a browser from the Execute button of a repository page
+// through the confirmation to the run.
+func TestForms_ExecuteAsksFirst(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t)
+
+	// The Execute button is a GET form to the confirmation: it changes nothing.
+	repoPage := e.page(t, "/repositories/"+seeded, http.StatusOK)
+	button := repoPage.One(t, "execute-repo").Parent
+	target := viewtest.Attr(button, "action") + "?" + viewtest.FormValues(button).Encode()
+	if m := viewtest.Attr(button, "method"); m != "get" {
+		t.Fatalf("execute button method: got %q, want get", m)
+	}
+	confirm := e.page(t, target, http.StatusOK)
+	confirm.CheckTexts(t, map[string]string{"confirm-scope": seeded, "confirm-copies": "1",
+		"confirm-deletes": "1"})
+	if n := len(e.runs.Started()); n != 0 {
+		t.Fatalf("the confirmation page started %d runs", n)
+	}
+
+	// An execute posted without the confirmation is sent to it and starts nothing.
+	res := e.postForm(t, "/ui/runs", url.Values{"mode": {"execute"}, "repository": {seeded}})
+	checkStatus(t, res, http.StatusSeeOther)
+	want := "/ui/execute?repository=team%2Fapp%2Fapi"
+	if got := res.Header.Get("Location"); got != want {
+		t.Errorf("Location: got %q, want %q", got, want)
+	}
+	if n := len(e.runs.Started()); n != 0 {
+		t.Fatalf("an unconfirmed execute started %d runs", n)
+	}
+
+	// Confirming, with "delete nothing" ticked, starts the execute.
+	form := confirm.One(t, "confirm-execute").Parent.Parent
+	values := viewtest.FormValues(form)
+	values.Set("no_delete", "true")
+	res = e.postForm(t, viewtest.Attr(form, "action"), values)
+	checkStatus(t, res, http.StatusSeeOther)
+	wantRuns := []regdrift.RunRequest{{Mode: regdrift.ModeExecute, Repositories: []string{seeded},
+		NoDelete: true, Trigger: regdrift.TriggerUI}}
+	if started := e.runs.Started(); !reflect.DeepEqual(started, wantRuns) {
+		t.Fatalf("started: got %+v, want %+v", started, wantRuns)
+	}
+	loc := res.Header.Get("Location")
+	doc := e.page(t, loc, http.StatusOK)
+	doc.CheckTexts(t, map[string]string{"run-mode": "execute", "run-trigger": "ui",
+		"run-scope": seeded, "run-options": "no delete"})
+}
+
+func TestForms_CrossOriginRefused(t *testing.T) {
+	form := url.Values{"mode": {"execute"}, "confirm": {"yes"}}
+	tests := []struct {
+		name    string
+		path    string
+		headers []string
+	}{
+		{"cross-site form", "/ui/runs", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"same-site other origin", "/ui/runs", []string{"Sec-Fetch-Site", "same-site"}},
+		{"foreign Origin without Sec-Fetch-Site", "/ui/runs",
+			[]string{"Sec-Fetch-Site", "", "Origin", "https://evil.example"}},
+		{"cross-site cancel", "/ui/runs/1/cancel", []string{"Sec-Fetch-Site", "cross-site"}},
+		{"cross-site API", "/api/v1/runs", []string{"Sec-Fetch-Site", "cross-site"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			queued := e.startQueued(t)
+			res := e.postForm(t, tt.path, form, tt.headers...)
+
+			checkStatus(t, res, http.StatusForbidden)
+			if n := len(e.runs.Started()); n != 0 {
+				t.Errorf("a cross-origin request started %d runs", n)
+			}
+			run, err := e.store.GetRun(t.Context(), queued.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != regdrift.RunQueued {
+				t.Errorf("a cross-origin request canceled run %d", run.ID)
+			}
+			if strings.HasPrefix(tt.path, "/api/") {
+				return
+			}
+			doc := viewtest.Parse(t, readBody(t, res))
+			doc.CheckTexts(t, map[string]string{"error-message": "cross-origin request refused"})
+		})
+	}
+}
+
+func TestForms_CancelRun(t *testing.T) {
+	e := newEnv(t)
+	finished := e.seed(t)
+	queued := e.startQueued(t)
+	path := fmt.Sprintf("/ui/runs/%d/cancel", queued.ID)
+
+	res := e.postForm(t, path, nil)
+	checkStatus(t, res, http.StatusSeeOther)
+	if got, want := res.Header.Get("Location"), fmt.Sprintf("/runs/%d", queued.ID); got != want {
+		t.Errorf("Location: got %q, want %q", got, want)
+	}
+	doc := e.page(t, fmt.Sprintf("/runs/%d", queued.ID), http.StatusOK)
+	if got := viewtest.Attr(doc.One(t, "run-status"), "data-status"); got != "canceled" {
+		t.Errorf("status: got %q, want canceled", got)
+	}
+
+	res = e.postForm(t, fmt.Sprintf("/ui/runs/%d/cancel", finished.ID), nil)
+	checkStatus(t, res, http.StatusConflict)
+}

@@ -1,0 +1,129 @@
+// Package server serves regdrift over HTTP: a JSON API under /api/v1, the HTML dashboard,
+// health probes and the static files.
+//
+// It depends only on the interfaces regdrift.Store and regdrift.RunService. Handlers parse the
+// request, call one method and render the answer; the methods that gather a page's data live
+// in loaders.go. Errors reach clients through one status mapping (errors.go): internal detail
+// is logged with the request id and never shown.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/static"
+)
+
+// Config holds what the server needs. Store and Runs are required.
+type Config struct {
+	Store  regdrift.Store
+	Runs   regdrift.RunService
+	Logger *slog.Logger // nil discards the log
+	// Ready reports whether the server can do its work (store reachable and so on); nil means
+	// always ready.
+	Ready func(context.Context) error
+	// Primary and Secondary are the registry URLs the pages show.
+	Primary   string
+	Secondary string
+	// Now is the clock of relative times on the pages; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP handler of regdrift.
+type Server struct {
+	store     regdrift.Store
+	runs      regdrift.RunService
+	log       *slog.Logger
+	ready     func(context.Context) error
+	primary   string
+	secondary string
+	now       func() time.Time
+	handler   http.Handler
+}
+
+// New returns a server for cfg. It panics when Store or Runs is missing: that is a wiring
+// mistake, not a condition to handle at run time.
+func New(cfg Config) *Server {
+	if cfg.Store == nil || cfg.Runs == nil {
+		panic("server: Config.Store and Config.Runs are required")
+	}
+	s := &Server{
+		store:     cfg.Store,
+		runs:      cfg.Runs,
+		log:       cfg.Logger,
+		ready:     cfg.Ready,
+		primary:   cfg.Primary,
+		secondary: cfg.Secondary,
+		now:       cfg.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ready == nil {
+		s.ready = func(context.Context) error { return nil }
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes builds the whole route table.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin())
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle(static.Prefix+"*", static.Handler())
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/runs", s.apiStartRun)
+		r.Get("/runs", s.apiListRuns)
+		r.Get("/runs/{id}", s.apiGetRun)
+		r.Get("/runs/{id}/tags", s.apiListRunTags)
+		r.Post("/runs/{id}/cancel", s.apiCancelRun)
+		r.Get("/repositories", s.apiListRepositories)
+		r.Get("/repositories/*", s.apiGetRepository) // names hold slashes
+	})
+
+	r.Get("/", s.overviewPage)
+	r.Get("/repositories/*", s.repositoryPage)
+	r.Get("/runs", s.runListPage)
+	r.Get("/runs/{id}", s.runPage)
+	r.Get("/ui/execute", s.confirmExecutePage) // asks before an execute; changes nothing
+	r.Post("/ui/runs", s.startRunForm)
+	r.Post("/ui/runs/{id}/cancel", s.cancelRunForm)
+	return r
+}
+
+// healthz answers 200 while the process serves HTTP at all.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when Ready passes and 503 otherwise; the reason goes to the log only.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", keyRequestID, requestID(ctx), keyError, err)
+		s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyTimeout bounds one readiness check, well inside a probe's usual timeout.
+const readyTimeout = 3 * time.Second

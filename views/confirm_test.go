@@ -1,0 +1,133 @@
+package views_test
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/views"
+	"github.com/regdrift/regdrift/views/viewtest"
+)
+
+// known are the latest results of the repositories the store knows.
+var known = []*regdrift.RepoSummary{
+	{Name: "team/app/api", Status: regdrift.RepoDrift, RunID: 4, CheckedAt: now.Add(-time.Hour),
+		Counts: regdrift.Counts{OnlyOnPrimary: 1, Stale: 2, Broken: 3, OnlyOnSecondary: 4,
+			Unresolved: 5, InSync: 6}},
+	{Name: "base", Status: regdrift.RepoInSync, RunID: 4, CheckedAt: now.Add(-time.Hour),
+		Counts: regdrift.Counts{InSync: 2, OnlyOnSecondary: 1}},
+}
+
+func TestConfirm_Scope(t *testing.T) {
+	type row struct{ name, copies, deletes, unknown string }
+	tests := []struct {
+		name            string
+		scope           []string
+		copies, deletes string
+		scopeText       string
+		rows            []row
+		allNote         bool
+	}{
+		{"one known, one never checked", []string{"team/app/api", "new/repo"}, "6", "4",
+			"team/app/api, new/repo",
+			[]row{{"team/app/api", "6", "4", ""}, {"new/repo", "", "", "never checked: unknown"}},
+			false},
+		{"all", nil, "6", "5", "all repositories",
+			[]row{{"team/app/api", "6", "4", ""}, {"base", "0", "1", ""}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := views.NewConfirmPage(layout("Confirm execute"), tt.scope, known, now)
+			doc := render(t, views.Confirm(p))
+
+			doc.CheckTexts(t, map[string]string{"confirm-scope": tt.scopeText,
+				"confirm-copies": tt.copies, "confirm-deletes": tt.deletes})
+			if got := len(doc.All("confirm-all-note")) == 1; got != tt.allNote {
+				t.Errorf("note on repositories new since the check: got %v, want %v", got,
+					tt.allNote)
+			}
+			var rows []row
+			for _, r := range doc.All("confirm-row") {
+				rows = append(rows, row{attrOf(r, "data-repo"), textOf(viewtest.In(r, "copies")),
+					textOf(viewtest.In(r, "deletes")), textOf(viewtest.In(r, "never-checked"))})
+			}
+			if !reflect.DeepEqual(rows, tt.rows) {
+				t.Errorf("rows:\n got %+v\nwant %+v", rows, tt.rows)
+			}
+			checkConfirmForm(t, doc, tt.scope)
+		})
+	}
+}
+
+func TestConfirm_NothingKnown(t *testing.T) {
+	doc := render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil, nil, now)))
+
+	doc.One(t, "confirm-unknown")
+	doc.One(t, "confirm-execute")
+	doc.CheckTexts(t, map[string]string{"confirm-copies": "0", "confirm-deletes": "0"})
+}
+
+// checkConfirmForm asserts that the confirmation posts an execute of exactly scope, with
+// both options off unless the user ticks them.
+func checkConfirmForm(t *testing.T, doc *viewtest.Doc, scope []string) {
+	t.Helper()
+	form := doc.One(t, "confirm-execute").Parent.Parent
+	if got := attrOf(form, "method") + " " + attrOf(form, "action"); got != "post /ui/runs" {
+		t.Errorf("form: got %q, want post /ui/runs", got)
+	}
+	hidden := map[string][]string{}
+	var boxes []string
+	for _, in := range viewtest.Elements(form, "input") {
+		switch attrOf(in, "type") {
+		case "hidden":
+			hidden[attrOf(in, "name")] = append(hidden[attrOf(in, "name")], attrOf(in, "value"))
+		case "checkbox":
+			if viewtest.HasAttr(in, "checked") {
+				t.Errorf("checkbox %s is ticked by default", attrOf(in, "name"))
+			}
+			boxes = append(boxes, attrOf(in, "name"))
+		}
+	}
+	want := map[string][]string{"mode": {"execute"}, "confirm": {"yes"}}
+	if len(scope) > 0 {
+		want["repository"] = scope
+	}
+	if !reflect.DeepEqual(hidden, want) {
+		t.Errorf("hidden fields: got %v, want %v", hidden, want)
+	}
+	if !slices.Equal(boxes, []string{"no_delete", "deep"}) {
+		t.Errorf("checkboxes: got %v", boxes)
+	}
+	// Every checkbox has a label.
+	for _, l := range viewtest.Elements(form, "label") {
+		if !slices.Contains(boxes, attrOf(l, "for")) {
+			t.Errorf("label for %q labels no checkbox", attrOf(l, "for"))
+		}
+	}
+}
+
+func TestError_ShowsRequestID(t *testing.T) {
+	doc := render(t, views.Error(views.ErrorPage{Layout: layout("Not Found"), Status: 404,
+		Message: "not found", RequestID: "0123456789abcdef"}))
+
+	doc.CheckTexts(t, map[string]string{"error-status": "404 Not Found",
+		"error-message": "not found", "request-id": "0123456789abcdef"})
+}
+
+// TestLayout_NoExternalResources checks that a page loads its one stylesheet from this server
+// and nothing else from anywhere.
+func TestLayout_NoExternalResources(t *testing.T) {
+	doc := render(t, views.Error(views.ErrorPage{Layout: layout("x"), Status: 500}))
+
+	var loads []string
+	for _, tag := range []string{"link", "script", "img", "iframe"} {
+		for _, n := range viewtest.Elements(doc.Root(), tag) {
+			loads = append(loads, tag+" "+attrOf(n, "href")+attrOf(n, "src"))
+		}
+	}
+	if want := []string{"link /static/style.0123abcd.css"}; !slices.Equal(loads, want) {
+		t.Errorf("resources: got %v, want %v", loads, want)
+	}
+}

@@ -1,0 +1,148 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/regdrift/regdrift"
+)
+
+// stateLabel is a state as a reader says it: "only on primary".
+func stateLabel(s regdrift.State) string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// label turns any snake_case value into words; an empty value reads as a dash.
+func label[T ~string](v T) string {
+	if v == "" {
+		return "—"
+	}
+	return strings.ReplaceAll(string(v), "_", " ")
+}
+
+// shortDigest keeps the algorithm and the first twelve hex digits, enough to tell digests
+// apart by eye; the full digest goes in a title attribute.
+func shortDigest(d string) string {
+	if d == "" {
+		return "—"
+	}
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) <= 12 {
+		return d
+	}
+	return algo + ":" + hex[:12]
+}
+
+// mediaTypeLabels names the manifest media types a registry commonly serves.
+var mediaTypeLabels = map[string]string{
+	"application/vnd.oci.image.index.v1+json":                   "OCI index",
+	"application/vnd.oci.image.manifest.v1+json":                "OCI manifest",
+	"application/vnd.docker.distribution.manifest.list.v2+json": "Docker manifest list",
+	"application/vnd.docker.distribution.manifest.v2+json":      "Docker manifest v2",
+}
+
+// mediaTypeLabel is a short name for a media type; unknown ones stay as they are.
+func mediaTypeLabel(mt string) string {
+	if l, ok := mediaTypeLabels[mt]; ok {
+		return l
+	}
+	return mt
+}
+
+// utc formats t in the project's one timestamp form.
+func utc(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// ago says how long before now t was, coarsely.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return plural(int(d/(24*time.Hour)), "day") + " ago"
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// duration is how long a run took or has taken so far.
+func duration(run *regdrift.Run, now time.Time) string {
+	if run.StartedAt == nil {
+		return "—"
+	}
+	end := now
+	if run.FinishedAt != nil {
+		end = *run.FinishedAt
+	}
+	return end.Sub(*run.StartedAt).Round(time.Second).String()
+}
+
+// scopeLabel describes which repositories a run covers.
+func scopeLabel(scope []string) string {
+	if len(scope) == 0 {
+		return "all repositories"
+	}
+	return strings.Join(scope, ", ")
+}
+
+// options lists a run's switches in words.
+func options(run *regdrift.Run) string {
+	var o []string
+	if run.Deep {
+		o = append(o, "deep")
+	}
+	if run.NoDelete {
+		o = append(o, "no delete")
+	}
+	if len(o) == 0 {
+		return "—"
+	}
+	return strings.Join(o, ", ")
+}
+
+// outcomeClass names the badge colour of an outcome; a run without one is neutral.
+func outcomeClass(o regdrift.Outcome) string {
+	if o == regdrift.OutcomeNone {
+		return "badge outcome-none"
+	}
+	return "badge outcome-" + string(o)
+}
+
+func repoURL(name string) templ.SafeURL { return templ.URL("/repositories/" + name) }
+
+func runURL(id int64) templ.SafeURL { return templ.URL(fmt.Sprintf("/runs/%d", id)) }
+
+func runsPageURL(offset, limit int) templ.SafeURL {
+	return templ.URL(fmt.Sprintf("/runs?offset=%d&limit=%d", max(offset, 0), limit))
+}
+
+// pageRange says which runs of how many a page shows.
+func pageRange(offset, n, total int) string {
+	if n == 0 {
+		return fmt.Sprintf("No runs on this page; %d in all", total)
+	}
+	return fmt.Sprintf("Runs %d–%d of %d", offset+1, offset+n, total)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,134 @@
+package views_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/views"
+	"github.com/regdrift/regdrift/views/viewtest"
+)
+
+func TestRepository_EveryTagState(t *testing.T) {
+	const name = "team/app/api"
+	finished := now.Add(-time.Minute)
+	p := views.RepositoryPage{
+		Layout: layout(name),
+		Repo: &regdrift.RepoSummary{Name: name, Status: regdrift.RepoError,
+			Error: "secondary: 1 tag unresolved", RunID: 7, CheckedAt: now.Add(-5 * time.Minute),
+			Counts: regdrift.Counts{Unresolved: 1, Broken: 1, Stale: 1, OnlyOnPrimary: 1,
+				OnlyOnSecondary: 1, InSync: 1}},
+		Tags: tagRows(name),
+		Runs: []*regdrift.Run{
+			{ID: 7, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerUI, Scope: []string{name},
+				Status: regdrift.RunDone, Outcome: regdrift.OutcomeError, CreatedAt: finished,
+				FinishedAt: &finished, Summary: regdrift.Summary{Tags: 6, Errors: 2,
+					Counts: regdrift.Counts{Unresolved: 1, Broken: 1, Stale: 1, OnlyOnPrimary: 1,
+						OnlyOnSecondary: 1, InSync: 1}}},
+			{ID: 3, Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
+				Status: regdrift.RunRunning, CreatedAt: now.Add(-3 * time.Hour)},
+		},
+		Now: now,
+	}
+	doc := render(t, views.Repository(p))
+
+	if got := viewtest.Text(doc.One(t, "repo-name")); got != name {
+		t.Errorf("name: got %q, want %q", got, name)
+	}
+	if got := attrOf(doc.One(t, "repo-status"), "data-status"); got != "error" {
+		t.Errorf("status: got %q, want error", got)
+	}
+	if got, want := viewtest.Text(doc.One(t, "repo-error")), p.Repo.Error; got != want {
+		t.Errorf("error: got %q, want %q", got, want)
+	}
+	if got, want := viewtest.Text(doc.One(t, "checked-at")),
+		"5 minutes ago (2026-12-03 11:55:00 UTC) in run #7"; got != want {
+		t.Errorf("checked: got %q, want %q", got, want)
+	}
+	checkRepoForms(t, doc, name)
+	checkTagTable(t, doc, tagWants(name))
+
+	// The tag table of a repository page has no repository column.
+	if got := len(viewtest.Elements(doc.One(t, "tag-table"), "th")); got != 8+len(p.Tags) {
+		t.Errorf("tag table: %d header cells, want %d", got, 8+len(p.Tags))
+	}
+	checkRunRows(t, doc, []runRow{
+		{"7", "done", "error", "dry run", "ui", name, "6", "4", "2"},
+		{"3", "running", "", "execute", "api", "all repositories", "0", "0", "0"},
+	})
+}
+
+func TestRepository_NoTagsNoRuns(t *testing.T) {
+	p := views.RepositoryPage{
+		Layout: layout("empty"),
+		Repo:   &regdrift.RepoSummary{Name: "empty", Status: regdrift.RepoInSync, RunID: 1},
+		Now:    now,
+	}
+	doc := render(t, views.Repository(p))
+
+	doc.One(t, "no-tags")
+	doc.One(t, "no-runs")
+	if n := len(doc.All("tag-table")) + len(doc.All("run-table")); n != 0 {
+		t.Errorf("%d tables shown without rows", n)
+	}
+}
+
+// checkRepoForms asserts the dry run of one repository posts straight away and its execute
+// only leads to the confirmation.
+func checkRepoForms(t *testing.T, doc *viewtest.Doc, name string) {
+	t.Helper()
+	type form struct {
+		method, action string
+		fields         map[string]string
+	}
+	formOf := func(id string) form {
+		f := doc.One(t, id).Parent
+		got := form{method: attrOf(f, "method"), action: attrOf(f, "action"),
+			fields: map[string]string{}}
+		for _, in := range viewtest.Elements(f, "input") {
+			got.fields[attrOf(in, "name")] = attrOf(in, "value")
+		}
+		return got
+	}
+	want := map[string]form{
+		"dry-run-repo": {"post", "/ui/runs",
+			map[string]string{"mode": "dry_run", "repository": name}},
+		"execute-repo": {"get", "/ui/execute", map[string]string{"repository": name}},
+	}
+	for id, w := range want {
+		if got := formOf(id); !reflect.DeepEqual(got, w) {
+			t.Errorf("%s form:\n got %+v\nwant %+v", id, got, w)
+		}
+	}
+}
+
+// runRow is what a row of a run table shows.
+type runRow struct {
+	id, status, outcome, mode, trigger, scope, tags, drift, errors string
+}
+
+func checkRunRows(t *testing.T, doc *viewtest.Doc, want []runRow) {
+	t.Helper()
+	rows := doc.All("run-row")
+	if len(rows) != len(want) {
+		t.Fatalf("run rows: got %d, want %d", len(rows), len(want))
+	}
+	for i, r := range rows {
+		text := func(id string) string { return viewtest.Text(viewtest.OneIn(t, r, id)) }
+		got := runRow{
+			id:      attrOf(r, "data-run"),
+			status:  attrOf(viewtest.OneIn(t, r, "run-status"), "data-status"),
+			outcome: attrOf(viewtest.OneIn(t, r, "run-outcome"), "data-outcome"),
+			mode:    text("run-mode"),
+			trigger: text("run-trigger"),
+			scope:   text("run-scope"),
+			tags:    text("run-tags"),
+			drift:   text("run-drift"),
+			errors:  text("run-errors"),
+		}
+		if got != want[i] {
+			t.Errorf("run row %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
+	}
+}
