@@ -1,0 +1,368 @@
+package reconcile_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/db"
+	"github.com/regdrift/regdrift/sync/reconcile"
+	"github.com/regdrift/regdrift/sync/registry"
+	"github.com/regdrift/regdrift/sync/regtest"
+	"github.com/regdrift/regdrift/sync/regtest/dist2"
+)
+
+// env is a primary and a secondary Distribution 2.8 registry filled with the demo drift,
+// each behind a counting, fault-injecting proxy, and an engine over a real SQLite file.
+type env struct {
+	primary, secondary *regtest.Proxy
+	pReg, sReg         *dist2.Registry
+	store              *db.DB
+	engine             *reconcile.Engine
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := t.Context()
+	e := &env{pReg: dist2.New(t), sReg: dist2.New(t)}
+	if _, err := regtest.Demo(ctx, e.pReg.Host, e.sReg.Host); err != nil {
+		t.Fatalf("fill demo: %v", err)
+	}
+	e.primary = newProxy(t, e.pReg.URL)
+	e.secondary = newProxy(t, e.sReg.URL)
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "regdrift.db"))
+	if err != nil {
+		t.Fatalf("open db: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e.store = store
+	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
+		registry.Config{URL: e.secondary.URL}, registry.Options{
+			Logger: testLogger(), Concurrency: 8,
+			// Keep regclient's own backoff short, so injected faults end the test quickly.
+			RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		})
+	if err != nil {
+		t.Fatalf("registry pair: %v", err)
+	}
+	e.engine = reconcile.New(reconcile.Config{
+		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: testLogger(),
+	})
+	return e
+}
+
+func newProxy(t *testing.T, target string) *regtest.Proxy {
+	t.Helper()
+	p, err := regtest.NewProxy(target)
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("REGDRIFT_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// run records and carries out one run.
+func (e *env) run(t *testing.T, mode regdrift.Mode, deep bool,
+	scope ...string) (*regdrift.Run, map[string]*regdrift.RepoResult) {
+	t.Helper()
+	ctx := t.Context()
+	run := &regdrift.Run{Mode: mode, Trigger: regdrift.TriggerCLI, Deep: deep,
+		Scope: scope, Status: regdrift.RunQueued}
+	if err := e.store.CreateRun(ctx, run); err != nil {
+		t.Fatalf("create run: %v", err)
+	}
+	results, err := e.engine.Run(ctx, run, nil)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	byName := map[string]*regdrift.RepoResult{}
+	for _, r := range results {
+		byName[r.Name] = r
+	}
+	return run, byName
+}
+
+// headDigest asks the registry itself, with plain net/http and every manifest type accepted,
+// what a tag points at: an oracle independent of regclient and of the engine.
+func headDigest(t *testing.T, baseURL, repo, tag string) string {
+	t.Helper()
+	resp, err := regtest.RawManifest(t.Context(), http.MethodHead, baseURL, repo, tag,
+		regtest.ManifestTypes...)
+	if err != nil {
+		t.Fatalf("head %s:%s: %v", repo, tag, err)
+	}
+	if resp.Status == http.StatusNotFound {
+		return ""
+	}
+	if resp.Status != http.StatusOK || resp.Digest == "" {
+		t.Fatalf("head %s:%s: status %d digest %q", repo, tag, resp.Status, resp.Digest)
+	}
+	return resp.Digest
+}
+
+func checkTruth(t *testing.T, e *env, results map[string]*regdrift.RepoResult,
+	truth regtest.Truth) {
+	t.Helper()
+	for _, repo := range truth.Repos() {
+		res, ok := results[repo]
+		if !ok {
+			t.Errorf("%s: no result", repo)
+			continue
+		}
+		got := map[string]regdrift.State{}
+		for _, tag := range res.Tags {
+			got[tag.Tag] = tag.State
+			if want := headDigest(t, e.pReg.URL, repo, tag.Tag); tag.Primary.Digest != want {
+				t.Errorf("%s:%s primary digest = %q, want %q", repo, tag.Tag,
+					tag.Primary.Digest, want)
+			}
+			if want := headDigest(t, e.sReg.URL, repo, tag.Tag); tag.Secondary.Digest != want {
+				t.Errorf("%s:%s secondary digest = %q, want %q", repo, tag.Tag,
+					tag.Secondary.Digest, want)
+			}
+		}
+		for tag, want := range truth[repo] {
+			if got[tag] != want {
+				t.Errorf("%s:%s state = %q, want %q", repo, tag, got[tag], want)
+			}
+		}
+		if len(got) != len(truth[repo]) {
+			t.Errorf("%s: %d tags classified, want %d", repo, len(got), len(truth[repo]))
+		}
+		if res.Before != truth.Counts(repo) {
+			t.Errorf("%s: counts %+v, want %+v", repo, res.Before, truth.Counts(repo))
+		}
+	}
+	if len(results) != len(truth) {
+		t.Errorf("%d repositories, want %d", len(results), len(truth))
+	}
+}
+
+func TestEngine_DryRunFindsEveryState(t *testing.T) {
+	e := newEnv(t)
+	run, results := e.run(t, regdrift.ModeDryRun, false)
+	checkTruth(t, e, results, regtest.DemoTruth())
+	if run.Status != regdrift.RunDone || run.Outcome != regdrift.OutcomeDrift {
+		t.Errorf("run status %s outcome %s, want done drift", run.Status, run.Outcome)
+	}
+	if n := e.secondary.Count(http.MethodPut, regtest.PathManifest) +
+		e.secondary.Count(http.MethodDelete, regtest.PathManifest) +
+		e.secondary.Count(http.MethodPost, regtest.PathBlob); n != 0 {
+		t.Errorf("a dry run sent %d writes to the secondary", n)
+	}
+}
+
+func TestEngine_DeepFindsBrokenContent(t *testing.T) {
+	e := newEnv(t)
+	_, results := e.run(t, regdrift.ModeDryRun, true)
+	checkTruth(t, e, results, regtest.DemoTruthDeep())
+	wantMissing, err := regtest.DemoMissing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for repo, tags := range wantMissing {
+		for tag, want := range tags {
+			var got []string
+			for _, row := range results[repo].Tags {
+				if row.Tag != tag {
+					continue
+				}
+				// Rows name the kind of what is missing: "manifest sha256:…", "blob sha256:…".
+				for _, m := range row.Missing {
+					_, dig, _ := strings.Cut(m, " ")
+					got = append(got, dig)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%s:%s missing = %v, want %v", repo, tag, got, want)
+			}
+		}
+	}
+}
+
+func TestEngine_ExecuteRepairsAndVerifies(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	run, results := e.run(t, regdrift.ModeExecute, true)
+
+	truth := regtest.DemoTruthDeep()
+	for _, repo := range truth.Repos() {
+		res := results[repo]
+		if res.After == nil {
+			if res.Actions != 0 {
+				t.Errorf("%s: %d actions but no verification", repo, res.Actions)
+			}
+			continue
+		}
+		if repo == regtest.DemoTeam {
+			// The primary lists no tag there: its orphans are withheld, never deleted.
+			if res.After.OnlyOnSecondary != 2 || res.Status != regdrift.RepoDrift {
+				t.Errorf("%s: after %+v status %s, want 2 orphans kept and drift", repo,
+					*res.After, res.Status)
+			}
+			continue
+		}
+		want := regdrift.Counts{InSync: res.After.Total()}
+		if *res.After != want || res.Status != regdrift.RepoInSync || res.Failed != 0 {
+			t.Errorf("%s: after %+v status %s failed %d error %q, want all in sync", repo,
+				*res.After, res.Status, res.Failed, res.Error)
+		}
+		for _, row := range res.Tags {
+			if row.Action != regdrift.ActionNone && row.Result != regdrift.ResultOK {
+				t.Errorf("%s:%s: %s result %s %q", repo, row.Tag, row.Action, row.Result,
+					row.Error)
+			}
+		}
+	}
+	if run.Outcome != regdrift.OutcomeDrift {
+		t.Errorf("outcome %s, want drift (the withheld orphans remain)", run.Outcome)
+	}
+
+	// Every tag on the secondary pulls whole, each manifest and blob digest verified.
+	rc := regtest.NewClient(e.sReg.Host)
+	for _, repo := range truth.Repos() {
+		if repo == regtest.DemoTeam {
+			continue
+		}
+		for tag, state := range truth[repo] {
+			if state == regdrift.StateOnlyOnSecondary {
+				continue
+			}
+			ref := e.sReg.Host + "/" + repo + ":" + tag
+			if err := regtest.VerifyPull(ctx, rc, ref); err != nil {
+				t.Errorf("pull %s: %v", ref, err)
+			}
+		}
+	}
+
+	// The orphan is gone; the tag that shared its digest stays, and so does its content.
+	if d := headDigest(t, e.sReg.URL, regtest.DemoBase, "old-stable"); d != "" {
+		t.Errorf("orphan old-stable still on the secondary at %s", d)
+	}
+	stable := headDigest(t, e.sReg.URL, regtest.DemoBase, "stable")
+	if want := headDigest(t, e.pReg.URL, regtest.DemoBase, "stable"); stable != want {
+		t.Errorf("stable on the secondary = %q, want %q", stable, want)
+	}
+
+	// The primary saw reads only.
+	for hit, n := range e.primary.Counts() {
+		if hit.Method != http.MethodGet && hit.Method != http.MethodHead {
+			t.Errorf("primary received %d %s %s requests", n, hit.Method, hit.Kind)
+		}
+	}
+
+	// A second execute right away has nothing to do.
+	e.secondary.ResetCounts()
+	run2, results2 := e.run(t, regdrift.ModeExecute, true)
+	if run2.Summary.Actions != 0 {
+		t.Errorf("second execute: %d actions, want 0", run2.Summary.Actions)
+	}
+	for _, res := range results2 {
+		for _, row := range res.Tags {
+			if row.Result == regdrift.ResultOK || row.Result == regdrift.ResultFailed {
+				t.Errorf("second execute acted on %s:%s", res.Name, row.Tag)
+			}
+		}
+	}
+	for hit, n := range e.secondary.Counts() {
+		if hit.Method != http.MethodGet && hit.Method != http.MethodHead {
+			t.Errorf("second execute sent %d %s %s to the secondary", n, hit.Method, hit.Kind)
+		}
+	}
+}
+
+func TestEngine_HeadFailureLeavesTagUnresolved(t *testing.T) {
+	e := newEnv(t)
+	e.primary.SetFault(func(r *http.Request) (int, bool) {
+		if r.Method == http.MethodHead && r.URL.Path == "/v2/"+regtest.DemoApp+"/manifests/latest" {
+			return http.StatusInternalServerError, true
+		}
+		return 0, false
+	})
+	run, results := e.run(t, regdrift.ModeDryRun, false, regtest.DemoApp)
+	res := results[regtest.DemoApp]
+	truth := regtest.DemoTruth()[regtest.DemoApp]
+	for _, row := range res.Tags {
+		want := truth[row.Tag]
+		if row.Tag == "latest" {
+			want = regdrift.StateUnresolved
+			if !strings.Contains(row.Error, "500") && !strings.Contains(row.Error, "Internal") {
+				t.Errorf("latest: error %q does not name the failure", row.Error)
+			}
+			if row.Action != regdrift.ActionNone {
+				t.Errorf("latest: action %s on an unresolved tag", row.Action)
+			}
+		}
+		if row.State != want {
+			t.Errorf("%s: state %s, want %s", row.Tag, row.State, want)
+		}
+	}
+	if res.Status != regdrift.RepoError || run.Outcome != regdrift.OutcomeError ||
+		run.Summary.Errors != 1 || run.Summary.Unresolved != 1 {
+		t.Errorf("repo %s run %s errors %d unresolved %d, want error/error/1/1", res.Status,
+			run.Outcome, run.Summary.Errors, run.Summary.Unresolved)
+	}
+}
+
+func TestEngine_PrimaryListingFailureDeletesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.primary.SetFault(regtest.FailOn(http.MethodGet, regtest.PathTags,
+		http.StatusInternalServerError))
+	run, results := e.run(t, regdrift.ModeExecute, false, regtest.DemoBase)
+	res := results[regtest.DemoBase]
+	if res.Status != regdrift.RepoError || res.Error == "" {
+		t.Errorf("status %s error %q, want an error naming the listing", res.Status, res.Error)
+	}
+	if res.Actions != 0 || run.Summary.Actions != 0 {
+		t.Errorf("%d actions planned, want 0", res.Actions)
+	}
+	for hit, n := range e.secondary.Counts() {
+		if hit.Method == http.MethodDelete || hit.Method == http.MethodPut {
+			t.Errorf("secondary received %d %s %s", n, hit.Method, hit.Kind)
+		}
+	}
+	if d := headDigest(t, e.sReg.URL, regtest.DemoBase, "old-stable"); d == "" {
+		t.Error("old-stable was deleted although the primary could not be listed")
+	}
+	if run.Outcome != regdrift.OutcomeError || run.Outcome.ExitCode() != 2 {
+		t.Errorf("outcome %s, want error (exit 2)", run.Outcome)
+	}
+}
+
+func TestEngine_RecordsEveryTagRow(t *testing.T) {
+	e := newEnv(t)
+	run, results := e.run(t, regdrift.ModeDryRun, false)
+	rows, err := e.store.ListRunTags(context.Background(), run.ID, regdrift.TagFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, r := range results {
+		want += len(r.Tags)
+	}
+	if len(rows) != want || run.Summary.Tags != want {
+		t.Errorf("stored %d rows, summary %d, want %d", len(rows), run.Summary.Tags, want)
+	}
+	got, err := e.store.GetRun(context.Background(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Summary != run.Summary || got.Status != regdrift.RunDone ||
+		got.ReposDone != len(results) || got.ReposTotal != len(results) {
+		t.Errorf("stored run %+v, want summary %+v and progress %d/%d", got, run.Summary,
+			len(results), len(results))
+	}
+}
