@@ -1,0 +1,47 @@
+# regdrift: the two commands a newcomer needs are `make demo` and `make test`.
+GO      ?= go
+BIN     ?= bin
+# Tests start in-process registries and a browser; give them room on a 2-core machine.
+TESTFLAGS ?= -count=1 -timeout 20m
+
+.PHONY: all build demo test deps generate check-generated vet bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/regdrift ./cmd/regdrift
+
+# demo: two local Distribution 2.8 registries with real drift, a first check, and the dashboard.
+demo:
+	$(GO) run ./cmd/regdrift-demo
+
+# test: installs what the tests need (Chromium for the browser tests), checks that generated
+# files are current, vets, and runs every test against real in-process registries.
+test: deps check-generated vet
+	$(GO) test $(TESTFLAGS) ./...
+
+deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(GO) mod download
+
+generate:
+	$(GO) tool templ generate
+
+# check-generated fails when a .templ file changed without its _templ.go being regenerated.
+check-generated:
+	@$(GO) tool templ generate >/dev/null 2>&1
+	@git diff --exit-code --stat -- 'views/*_templ.go' || \
+		{ echo "views/*_templ.go are stale: run 'make generate' and commit"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); \
+		echo "gofmt needed"; exit 1; }
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

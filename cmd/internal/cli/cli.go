@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/db"
+	"github.com/regdrift/regdrift/sync/reconcile"
+	"github.com/regdrift/regdrift/sync/registry"
+)
+
+// Exit codes, as diff(1) has them.
+const (
+	exitClean = 0
+	exitDrift = 1
+	exitError = 2
+)
+
+const usage = `regdrift finds and repairs drift between a primary registry and its secondary.
+
+Usage:
+  regdrift check     [flags]   report drift; changes nothing
+  regdrift reconcile [flags]   plan a reconcile; with --execute, carry it out and verify
+  regdrift serve     [flags]   serve the dashboard and the REST API
+
+Exit codes of check and reconcile: 0 no drift (after --execute: reconciled and verified),
+1 drift found or remaining, 2 errors. Run 'regdrift COMMAND -h' for the flags of a command.
+`
+
+// Main runs the command line args and returns the exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string,
+	stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		if len(args) == 0 {
+			return exitError
+		}
+		return exitClean
+	}
+	cmd := args[0]
+	if cmd != "check" && cmd != "reconcile" && cmd != "serve" {
+		fmt.Fprintf(stderr, "regdrift: unknown command %q\n\n%s", cmd, usage)
+		return exitError
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("regdrift "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, cmd, getenv)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitClean
+		}
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "regdrift %s: unexpected arguments %q\n", cmd, fs.Args())
+		return exitError
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "regdrift %s: %v\n", cmd, err)
+		return exitError
+	}
+	log := newLogger(cfg, stderr)
+	var err error
+	code := exitClean
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log, stdout)
+	default:
+		code, err = check(ctx, cfg, log, stdout)
+	}
+	if err != nil {
+		log.Error("regdrift failed", "command", cmd, "err", err)
+		return exitError
+	}
+	return code
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// app is the wired product: a store, the two registries and the engine.
+type app struct {
+	store  *db.DB
+	engine *reconcile.Engine
+}
+
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	pair, err := registry.NewPair(cfg.Primary, cfg.Secondary, registry.Options{
+		Logger: log, Concurrency: cfg.Concurrency, DockerCreds: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	store, err := db.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DBPath, err)
+	}
+	engine := reconcile.New(reconcile.Config{
+		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: log,
+		Concurrency: cfg.Concurrency,
+	})
+	return &app{store: store, engine: engine}, nil
+}
+
+func (a *app) close(log *slog.Logger) {
+	if err := a.store.Close(); err != nil {
+		log.Error("close database", "err", err)
+	}
+}
+
+// check runs check or reconcile in the foreground and prints the report.
+func check(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (int, error) {
+	a, err := open(ctx, cfg, log)
+	if err != nil {
+		return exitError, err
+	}
+	defer a.close(log)
+	run := &regdrift.Run{
+		Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI, Scope: cfg.Repos,
+		Deep: cfg.Deep, NoDelete: cfg.NoDelete, Status: regdrift.RunQueued,
+	}
+	if cfg.Execute {
+		run.Mode = regdrift.ModeExecute
+	}
+	if run.Scope == nil {
+		run.Scope = []string{}
+	}
+	if err := a.store.CreateRun(ctx, run); err != nil {
+		return exitError, fmt.Errorf("record run: %w", err)
+	}
+	results, err := a.engine.Run(ctx, run, nil)
+	if err != nil {
+		return exitError, err
+	}
+	rep := newReport(run, a.engine.Primary().URL, a.engine.Secondary().URL, results)
+	if cfg.Format == "json" {
+		err = rep.writeJSON(stdout)
+	} else {
+		err = rep.writeTable(stdout)
+	}
+	if err != nil {
+		return exitError, fmt.Errorf("write report: %w", err)
+	}
+	return run.Outcome.ExitCode(), nil
+}

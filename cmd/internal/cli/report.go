@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/server"
+)
+
+// report is the output of check and reconcile. Its JSON shape is part of the interface:
+// a field may be empty, never absent.
+type report struct {
+	RunID        int64              `json:"run_id"`
+	Mode         regdrift.Mode      `json:"mode"`
+	Status       regdrift.RunStatus `json:"status"`
+	Outcome      regdrift.Outcome   `json:"outcome"`
+	Error        string             `json:"error"`
+	Primary      string             `json:"primary"`
+	Secondary    string             `json:"secondary"`
+	Summary      regdrift.Summary   `json:"summary"`
+	Repositories []repoReport       `json:"repositories"`
+}
+
+type repoReport struct {
+	Name   string              `json:"name"`
+	Status regdrift.RepoStatus `json:"status"`
+	Error  string              `json:"error"`
+	Before regdrift.Counts     `json:"before"`
+	After  *regdrift.Counts    `json:"after"`
+	Tags   []server.TagJSON    `json:"tags"`
+}
+
+func newReport(run *regdrift.Run, primary, secondary string,
+	results []*regdrift.RepoResult) report {
+	rep := report{
+		RunID: run.ID, Mode: run.Mode, Status: run.Status, Outcome: run.Outcome,
+		Error: run.Error, Primary: primary, Secondary: secondary, Summary: run.Summary,
+		Repositories: make([]repoReport, 0, len(results)),
+	}
+	for _, r := range results {
+		rr := repoReport{
+			Name: r.Name, Status: r.Status, Error: r.Error, Before: r.Before, After: r.After,
+			Tags: make([]server.TagJSON, 0, len(r.Tags)),
+		}
+		for _, t := range r.Tags {
+			rr.Tags = append(rr.Tags, server.NewTagJSON(t))
+		}
+		rep.Repositories = append(rep.Repositories, rr)
+	}
+	return rep
+}
+
+func (r report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// writeTable prints every tag that is not in sync, then the summary. Tags in sync are counted,
+// not listed: a registry holds too many of them for a terminal.
+func (r report) writeTable(w io.Writer) error {
+	fmt.Fprintf(w, "run %d (%s): %s -> %s\n\n", r.RunID, r.Mode, r.Primary, r.Secondary)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPOSITORY\tTAG\tSTATE\tPRIMARY\tSECONDARY\tACTION\tRESULT\tDETAIL")
+	for _, repo := range r.Repositories {
+		if repo.Error != "" {
+			fmt.Fprintf(tw, "%s\t-\terror\t\t\t\t\t%s\n", repo.Name, repo.Error)
+		}
+		for _, t := range repo.Tags {
+			if t.State == regdrift.StateInSync {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", repo.Name, t.Tag, t.State,
+				short(t.PrimaryDigest), short(t.SecondaryDigest), t.Action, dash(t.Result),
+				detail(t))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "\n%d repositories, %d tags: %d in_sync, %d only_on_primary, "+
+		"%d only_on_secondary, %d stale, %d broken, %d unresolved\n",
+		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
+		s.Broken, s.Unresolved)
+	_, err := fmt.Fprintf(w, "%d actions, %d failed, %d errors; outcome: %s\n",
+		s.Actions, s.FailedActions, s.Errors, outcomeText(r))
+	if r.Error != "" {
+		_, err = fmt.Fprintf(w, "run error: %s\n", r.Error)
+	}
+	return err
+}
+
+func outcomeText(r report) string {
+	if r.Outcome == regdrift.OutcomeNone {
+		return string(r.Status)
+	}
+	return string(r.Outcome)
+}
+
+// short shortens a digest for a table: algorithm and 12 hex digits.
+func short(d string) string {
+	if d == "" {
+		return "-"
+	}
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+func dash[T ~string](s T) string {
+	if s == "" {
+		return "-"
+	}
+	return string(s)
+}
+
+func detail(t server.TagJSON) string {
+	if t.Error != "" {
+		return t.Error
+	}
+	if len(t.Missing) > 0 {
+		return fmt.Sprintf("missing %d: %s", len(t.Missing), t.Missing[0])
+	}
+	return ""
+}

@@ -1,0 +1,87 @@
+// Command regdrift-demo shows regdrift on real drift with nothing installed: it starts two
+// CNCF Distribution 2.8 registries in-process, fills them with the demo drift (a stale index
+// whose old children are gone, children without mediaType, a Docker list replaced by one of
+// its children, orphans, a repository only on the secondary, one with many tags, and broken
+// content behind matching digests), records a first check and serves the dashboard.
+//
+// The registries live in this binary only; the regdrift binary does not link them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/regdrift/regdrift/cmd/internal/cli"
+	"github.com/regdrift/regdrift/sync/regtest"
+	"github.com/regdrift/regdrift/sync/regtest/dist2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context) int {
+	listen := flag.String("listen", "127.0.0.1:8080", "address of the dashboard")
+	dbPath := flag.String("db", "", "SQLite file (default: a new file in a temporary folder)")
+	flag.Parse()
+
+	if *dbPath == "" {
+		dir, err := os.MkdirTemp("", "regdrift-demo-")
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "regdrift-demo: %v\n", err)
+			return 2
+		}
+		*dbPath = filepath.Join(dir, "regdrift.db")
+	}
+	primary, secondary, err := startRegistries(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "regdrift-demo: %v\n", err)
+		return 2
+	}
+	defer primary.Close()
+	defer secondary.Close()
+
+	fmt.Printf("primary registry:   %s\nsecondary registry: %s\ndatabase:           %s\n\n",
+		primary.URL, secondary.URL, *dbPath)
+	common := []string{"--primary", primary.URL, "--secondary", secondary.URL, "--db", *dbPath}
+
+	// A first check, so the dashboard opens on the drift. Its exit code is 1 (drift found) or
+	// 2; either way the dashboard is what the demo is for.
+	fmt.Println("first check (regdrift check --deep):")
+	cli.Main(ctx, append([]string{"check", "--deep", "--log-level", "warn"}, common...),
+		os.Getenv, os.Stdout, os.Stderr)
+	fmt.Println()
+	fmt.Println("Try: the dashboard below; or, in another shell:")
+	fmt.Printf("  curl -s -X POST http://%s/api/v1/runs -d '{\"mode\":\"dry_run\"}'\n", *listen)
+	fmt.Printf("  go run ./cmd/regdrift reconcile --primary %s --secondary %s --db %s\n\n",
+		primary.URL, secondary.URL, *dbPath)
+	return cli.Main(ctx, append([]string{"serve", "--listen", *listen}, common...),
+		os.Getenv, os.Stdout, os.Stderr)
+}
+
+// startRegistries starts the primary and the secondary and fills them with the demo drift.
+func startRegistries(ctx context.Context) (primary, secondary *dist2.Registry, err error) {
+	primary, err = dist2.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("start primary: %w", err)
+	}
+	secondary, err = dist2.Start()
+	if err != nil {
+		primary.Close()
+		return nil, nil, fmt.Errorf("start secondary: %w", err)
+	}
+	if _, err := regtest.Demo(ctx, primary.Host, secondary.Host); err != nil {
+		primary.Close()
+		secondary.Close()
+		return nil, nil, fmt.Errorf("fill demo registries: %w", err)
+	}
+	return primary, secondary, nil
+}
