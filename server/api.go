@@ -62,7 +62,7 @@ func (s *Server) apiListRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	runs, total, err := s.store.ListRuns(r.Context(), f)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list runs: %w", err))
+		s.fail(w, r, err)
 		return
 	}
 	out := runListJSON{Runs: make([]*regdrift.Run, 0, len(runs)), Total: total}
@@ -100,7 +100,7 @@ func (s *Server) apiListRunTags(w http.ResponseWriter, r *http.Request) {
 	}
 	tags, err := s.store.ListRunTags(r.Context(), id, f)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list tags of run %d: %w", id, err))
+		s.fail(w, r, err)
 		return
 	}
 	out := tagListJSON{Tags: make([]tagRowJSON, 0, len(tags))}
@@ -129,7 +129,7 @@ func (s *Server) apiCancelRun(w http.ResponseWriter, r *http.Request) {
 func (s *Server) apiListRepositories(w http.ResponseWriter, r *http.Request) {
 	repos, err := s.store.ListRepositories(r.Context())
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list repositories: %w", err))
+		s.fail(w, r, err)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, repoListJSON{Repositories: orEmpty(repos)})
@@ -143,7 +143,7 @@ func (s *Server) apiGetRepository(w http.ResponseWriter, r *http.Request) {
 	}
 	repo, tags, err := s.store.GetRepository(r.Context(), name)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("get repository %s: %w", name, err))
+		s.fail(w, r, err)
 		return
 	}
 	out := repoDetailJSON{Repository: repo, Tags: make([]TagJSON, 0, len(tags))}

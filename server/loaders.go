@@ -9,7 +9,7 @@ import (
 )
 
 // The loaders gather what one answer needs from the store, so that each handler calls one
-// method. Store errors pass through: not-found and friends keep their codes.
+// method. Store errors pass through as they are: the store names the operation already.
 
 // repoRunsShown bounds the runs listed on a repository page.
 const repoRunsShown = 20
@@ -19,11 +19,11 @@ func (s *Server) loadRun(ctx context.Context, id int64) (*regdrift.Run, []*regdr
 	error) {
 	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("get run %d: %w", id, err)
+		return nil, nil, err
 	}
 	repos, err := s.store.ListRunRepos(ctx, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list repositories of run %d: %w", id, err)
+		return nil, nil, err
 	}
 	return run, repos, nil
 }
@@ -35,7 +35,7 @@ func (s *Server) cancelRun(ctx context.Context, id int64) (*regdrift.Run, error)
 	}
 	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("get run %d: %w", id, err)
+		return nil, err
 	}
 	return run, nil
 }
@@ -43,7 +43,7 @@ func (s *Server) cancelRun(ctx context.Context, id int64) (*regdrift.Run, error)
 func (s *Server) loadOverview(ctx context.Context) (views.OverviewPage, error) {
 	repos, err := s.store.ListRepositories(ctx)
 	if err != nil {
-		return views.OverviewPage{}, fmt.Errorf("list repositories: %w", err)
+		return views.OverviewPage{}, err
 	}
 	p := views.OverviewPage{
 		Layout:    s.layout("Overview", views.SectionOverview),
@@ -62,11 +62,11 @@ func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.Rep
 	error) {
 	repo, tags, err := s.store.GetRepository(ctx, name)
 	if err != nil {
-		return views.RepositoryPage{}, fmt.Errorf("get repository %s: %w", name, err)
+		return views.RepositoryPage{}, err
 	}
 	runs, err := s.store.ListRepoRuns(ctx, name, repoRunsShown)
 	if err != nil {
-		return views.RepositoryPage{}, fmt.Errorf("list runs of repository %s: %w", name, err)
+		return views.RepositoryPage{}, err
 	}
 	return views.RepositoryPage{
 		Layout: s.layout(name, views.SectionOverview),
@@ -81,7 +81,7 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 	error) {
 	runs, total, err := s.store.ListRuns(ctx, f)
 	if err != nil {
-		return views.RunListPage{}, fmt.Errorf("list runs: %w", err)
+		return views.RunListPage{}, err
 	}
 	return views.RunListPage{
 		Layout: s.layout("Runs", views.SectionRuns),
@@ -100,7 +100,7 @@ func (s *Server) loadRunPage(ctx context.Context, id int64) (views.RunPage, erro
 	}
 	tags, err := s.store.ListRunTags(ctx, id, regdrift.TagFilter{})
 	if err != nil {
-		return views.RunPage{}, fmt.Errorf("list tags of run %d: %w", id, err)
+		return views.RunPage{}, err
 	}
 	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
 	l.Refresh = !run.Status.Finished()
@@ -111,7 +111,7 @@ func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.Con
 	error) {
 	known, err := s.store.ListRepositories(ctx)
 	if err != nil {
-		return views.ConfirmPage{}, fmt.Errorf("list repositories: %w", err)
+		return views.ConfirmPage{}, err
 	}
 	l := s.layout("Confirm execute", views.SectionOverview)
 	return views.NewConfirmPage(l, scope, known, s.now()), nil

@@ -77,4 +77,3 @@ func TestURL_UnknownPanics(t *testing.T) {
 	}()
 	static.URL("nope.js")
 }
-
