@@ -18,7 +18,7 @@ demo:
 # test: installs what the tests need (Chromium for the browser tests), checks that generated
 # files are current, vets, and runs every test against real in-process registries.
 test: deps check-generated vet
-	$(GO) test $(TESTFLAGS) ./...
+	REGDRIFT_ARTIFACTS=$(CURDIR)/artifacts/screenshots $(GO) test $(TESTFLAGS) ./...
 
 deps:
 	@command -v chromium >/dev/null 2>&1 || { \
