@@ -1,0 +1,154 @@
+package registry_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/regdrift/regdrift/sync/registry"
+	"github.com/regdrift/regdrift/sync/regtest"
+	"github.com/regdrift/regdrift/sync/regtest/dist2"
+)
+
+// rewriter is a reverse proxy in front of a real registry that lets a test change answers.
+func rewriter(t *testing.T, target string, modify func(*http.Response) error) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = modify
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func replaceBody(r *http.Response, body string) {
+	r.Body = io.NopCloser(strings.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+}
+
+func pair(t *testing.T, primaryURL, secondaryURL string) *registry.Pair {
+	t.Helper()
+	p, err := registry.NewPair(registry.Config{URL: primaryURL},
+		registry.Config{URL: secondaryURL}, registry.Options{RetryLimit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestTags_EmptyForms(t *testing.T) {
+	reg := dist2.New(t)
+	rc := regtest.NewClient(reg.Host)
+	for _, repo := range []string{"a/null", "a/empty", "a/nokey"} {
+		if _, err := regtest.Push(t.Context(), rc, reg.Host, repo, "v1",
+			regtest.Spec{Kind: regtest.OCIImage, Seed: repo}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bodies := map[string]string{
+		"/v2/a/null/tags/list":  `{"name":"a/null","tags":null}`,
+		"/v2/a/empty/tags/list": `{"name":"a/empty","tags":[]}`,
+		"/v2/a/nokey/tags/list": `{"name":"a/nokey"}`,
+	}
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		if b, ok := bodies[r.Request.URL.Path]; ok {
+			replaceBody(r, b)
+		}
+		return nil
+	})
+	p := pair(t, front, "http://127.0.0.1:1")
+	for _, repo := range []string{"a/null", "a/empty", "a/nokey", "never/pushed"} {
+		tags, err := p.Primary.Tags(t.Context(), repo)
+		if err != nil || len(tags) != 0 {
+			t.Errorf("%s: tags %v err %v, want none and no error", repo, tags, err)
+		}
+	}
+}
+
+func TestTags_Other404IsAnError(t *testing.T) {
+	reg := dist2.New(t)
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		if strings.HasSuffix(r.Request.URL.Path, "/tags/list") {
+			r.StatusCode = http.StatusNotFound
+			replaceBody(r, `<html>not here</html>`)
+		}
+		return nil
+	})
+	p := pair(t, front, "http://127.0.0.1:1")
+	if _, err := p.Primary.Tags(t.Context(), "some/repo"); err == nil {
+		t.Error("a 404 without NAME_UNKNOWN read as an empty repository")
+	}
+}
+
+func TestResolve_FallsBackToGetWithoutDigestHeader(t *testing.T) {
+	reg := dist2.New(t)
+	rc := regtest.NewClient(reg.Host)
+	c, err := regtest.Push(t.Context(), rc, reg.Host, "geo/app", "v1",
+		regtest.Spec{Kind: regtest.OCIIndex, Seed: "x", Platforms: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gets int
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		r.Header.Del("Docker-Content-Digest")
+		if r.Request.Method == http.MethodGet {
+			gets++
+		}
+		return nil
+	})
+	p := pair(t, front, "http://127.0.0.1:1")
+	m, err := p.Primary.Resolve(t.Context(), "geo/app", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Digest != c.Digest().String() || m.MediaType != c.Desc.MediaType || gets != 1 {
+		t.Errorf("got %+v after %d GETs, want %s %s after 1", m, gets, c.Digest(),
+			c.Desc.MediaType)
+	}
+}
+
+func TestRepositories_FollowsEveryCatalogPage(t *testing.T) {
+	reg := dist2.New(t)
+	rc := regtest.NewClient(reg.Host)
+	const n = 230 // Distribution 2.8 pages its catalog at 100
+	want := map[string]bool{}
+	for i := range n {
+		repo := fmt.Sprintf("many/r%03d", i)
+		want[repo] = true
+		if _, err := regtest.Push(t.Context(), rc, reg.Host, repo, "v1",
+			regtest.Spec{Kind: regtest.OCIImage, Seed: "same"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var pages int
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		if r.Request.URL.Path == "/v2/_catalog" {
+			pages++
+		}
+		return nil
+	})
+	p := pair(t, front, "http://127.0.0.1:1")
+	got, err := p.Primary.Repositories(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || pages != 3 {
+		t.Errorf("%d repositories in %d pages, want %d in 3", len(got), pages, n)
+	}
+	for _, r := range got {
+		if !want[r] {
+			t.Errorf("unexpected repository %q", r)
+		}
+	}
+}
+
