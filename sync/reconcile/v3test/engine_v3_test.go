@@ -1,0 +1,126 @@
+// Package v3test runs the engine against CNCF Distribution v3, which pages tag lists and
+// deletes by tag. It is a package of its own because Distribution 2.8 and v3 cannot be linked
+// into one test binary.
+package v3test
+
+import (
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/db"
+	"github.com/regdrift/regdrift/sync/reconcile"
+	"github.com/regdrift/regdrift/sync/registry"
+	"github.com/regdrift/regdrift/sync/regtest"
+	"github.com/regdrift/regdrift/sync/regtest/dist3"
+)
+
+func TestEngine_V3PagedTagsAndDeleteByTag(t *testing.T) {
+	ctx := t.Context()
+	pReg, sReg := dist3.New(t), dist3.New(t)
+	if _, err := regtest.Demo(ctx, pReg.Host, sReg.Host); err != nil {
+		t.Fatal(err)
+	}
+	// Both sides answer tag lists in pages of 25 with a Link header to the next.
+	primary, err := regtest.NewProxy(pReg.URL, regtest.PageTags(25))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Close()
+	secondary, err := regtest.NewProxy(sReg.URL, regtest.PageTags(25))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secondary.Close()
+
+	store, err := db.Open(ctx, filepath.Join(t.TempDir(), "regdrift.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	pair, err := registry.NewPair(registry.Config{URL: primary.URL},
+		registry.Config{URL: secondary.URL}, registry.Options{
+			RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := reconcile.New(reconcile.Config{
+		Primary: pair.Primary, Secondary: pair.Secondary, Store: store,
+	})
+	run := func(mode regdrift.Mode) (*regdrift.Run, map[string]*regdrift.RepoResult) {
+		t.Helper()
+		r := &regdrift.Run{Mode: mode, Trigger: regdrift.TriggerCLI, Deep: true}
+		if err := store.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		results, err := engine.Run(ctx, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*regdrift.RepoResult{}
+		for _, res := range results {
+			m[res.Name] = res
+		}
+		return r, m
+	}
+
+	_, found := run(regdrift.ModeDryRun)
+	truth := regtest.DemoTruthDeep()
+	for _, repo := range truth.Repos() {
+		got := map[string]regdrift.State{}
+		for _, tag := range found[repo].Tags {
+			got[tag.Tag] = tag.State
+		}
+		for tag, want := range truth[repo] {
+			if got[tag] != want {
+				t.Errorf("%s:%s = %s, want %s", repo, tag, got[tag], want)
+			}
+		}
+		if len(got) != len(truth[repo]) {
+			t.Errorf("%s: %d tags, want %d (all pages followed)", repo, len(got),
+				len(truth[repo]))
+		}
+	}
+	// 120 tags in pages of 25: five requests per side for that repository alone.
+	if n := primary.Count(http.MethodGet, regtest.PathTags); n < 5 {
+		t.Errorf("primary served %d tag-list pages, want the big repository paged", n)
+	}
+
+	secondary.ResetCounts()
+	exec, results := run(regdrift.ModeExecute)
+	for _, repo := range truth.Repos() {
+		res := results[repo]
+		if repo == regtest.DemoTeam || res.After == nil {
+			continue
+		}
+		if res.Status != regdrift.RepoInSync {
+			t.Errorf("%s after execute: %s %+v %q", repo, res.Status, *res.After, res.Error)
+		}
+	}
+	if exec.Summary.FailedActions != 0 {
+		t.Errorf("%d failed actions", exec.Summary.FailedActions)
+	}
+	// v3 deletes by tag: two orphans (base/alpine old-stable, big/many r101), one DELETE each,
+	// and the tag sharing old-stable's digest stays.
+	if n := secondary.Count(http.MethodDelete, regtest.PathManifest); n != 2 {
+		t.Errorf("%d manifest DELETEs on the secondary, want 2", n)
+	}
+	resp, err := regtest.RawManifest(ctx, http.MethodHead, sReg.URL, regtest.DemoBase, "stable",
+		regtest.ManifestTypes...)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Errorf("stable after deleting old-stable: %d %v", resp.Status, err)
+	}
+	resp, err = regtest.RawManifest(ctx, http.MethodHead, sReg.URL, regtest.DemoBase,
+		"old-stable", regtest.ManifestTypes...)
+	if err != nil || resp.Status != http.StatusNotFound {
+		t.Errorf("old-stable after delete: %d %v, want 404", resp.Status, err)
+	}
+	for hit, n := range primary.Counts() {
+		if hit.Method != http.MethodGet && hit.Method != http.MethodHead {
+			t.Errorf("primary received %d %s %s", n, hit.Method, hit.Kind)
+		}
+	}
+}
