@@ -151,4 +151,3 @@ func TestRepositories_FollowsEveryCatalogPage(t *testing.T) {
 		}
 	}
 }
-
