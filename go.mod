@@ -12,6 +12,7 @@ require (
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/regclient/regclient v0.11.7
 	github.com/sirupsen/logrus v1.10.2
+	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.62.0
 )
 

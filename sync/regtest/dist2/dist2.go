@@ -7,14 +7,20 @@ package dist2
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/docker/distribution/configuration"
 	"github.com/docker/distribution/registry/handlers"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/crypto/bcrypt"
+
+	// Registers the "htpasswd" access controller.
+	_ "github.com/docker/distribution/registry/auth/htpasswd"
 
 	// Registers the "inmemory" storage driver.
 	_ "github.com/docker/distribution/registry/storage/driver/inmemory"
@@ -30,10 +36,25 @@ type Registry struct {
 	Host string
 
 	srv *serve.Server
+	// htpasswd is the file of WithBasicAuth, removed on Close.
+	htpasswd string
 }
 
 type options struct {
 	endpoints []configuration.Endpoint
+	htpasswd  string
+}
+
+// WithBasicAuth makes the registry ask every request for user and password (HTTP basic auth
+// from an htpasswd file, as a registry config file's `auth.htpasswd` does).
+func WithBasicAuth(user, password string) Option {
+	return func(o *options) {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			panic(fmt.Sprintf("hash password: %v", err)) // only on a password over 72 bytes
+		}
+		o.htpasswd = user + ":" + string(hash) + "\n"
+	}
 }
 
 // Option configures a registry started by Start or New.
@@ -79,16 +100,46 @@ func Start(opts ...Option) (*Registry, error) {
 	cfg.Catalog.MaxEntries = 1000
 	cfg.HTTP.Secret = "regtest-secret"
 	cfg.Notifications.Endpoints = o.endpoints
+	var htpasswd string
+	if o.htpasswd != "" {
+		path, err := writeHtpasswd(o.htpasswd)
+		if err != nil {
+			return nil, err
+		}
+		htpasswd = path
+		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{
+			"realm": "regtest", "path": path,
+		}}
+	}
 
+	fail := func(err error) (*Registry, error) {
+		if htpasswd != "" {
+			err = errors.Join(err, os.Remove(htpasswd))
+		}
+		return nil, err
+	}
 	app, err := newApp(cfg)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	srv, err := serve.Start(app)
 	if err != nil {
-		return nil, fmt.Errorf("start distribution 2.8: %w", err)
+		return fail(fmt.Errorf("start distribution 2.8: %w", err))
 	}
-	return &Registry{URL: srv.URL, Host: srv.Host, srv: srv}, nil
+	return &Registry{URL: srv.URL, Host: srv.Host, srv: srv, htpasswd: htpasswd}, nil
+}
+
+// writeHtpasswd writes an htpasswd file the registry reads; Close removes it.
+func writeHtpasswd(content string) (string, error) {
+	f, err := os.CreateTemp("", "regtest-htpasswd-")
+	if err != nil {
+		return "", fmt.Errorf("htpasswd file: %w", err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write htpasswd file: %w", err)
+	}
+	return f.Name(), f.Close()
 }
 
 // newApp builds the registry application, which reports bad configuration by panicking.
@@ -118,5 +169,9 @@ func New(tb testing.TB, opts ...Option) *Registry {
 
 // Close stops the registry and drops its content.
 func (r *Registry) Close() error {
-	return r.srv.Close()
+	err := r.srv.Close()
+	if r.htpasswd != "" {
+		err = errors.Join(err, os.Remove(r.htpasswd))
+	}
+	return err
 }
