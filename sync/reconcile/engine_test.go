@@ -366,3 +366,24 @@ func TestEngine_RecordsEveryTagRow(t *testing.T) {
 			len(results), len(results))
 	}
 }
+
+func TestEngine_BoundsRequestsPerRegistry(t *testing.T) {
+	e := newEnv(t)
+	const limit = 3
+	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
+		registry.Config{URL: e.secondary.URL}, registry.Options{Concurrency: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.engine = reconcile.New(reconcile.Config{Primary: pair.Primary,
+		Secondary: pair.Secondary, Store: e.store, Concurrency: limit})
+	e.primary.ResetCounts()
+	e.secondary.ResetCounts()
+	e.run(t, regdrift.ModeExecute, true)
+	for name, p := range map[string]*regtest.Proxy{"primary": e.primary,
+		"secondary": e.secondary} {
+		if got := p.MaxInFlight(); got > limit || got < 2 {
+			t.Errorf("%s: %d requests in flight at most, want 2..%d", name, got, limit)
+		}
+	}
+}

@@ -79,6 +79,8 @@ type Proxy struct {
 	mu     sync.Mutex
 	fault  Fault
 	counts map[Hit]int
+	// inFlight and maxInFlight measure concurrency, to check a client's bound.
+	inFlight, maxInFlight int
 }
 
 // ProxyOption configures a Proxy.
@@ -123,6 +125,7 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 		},
 	}
 	srv, err := serve.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer p.enter()()
 		if status, ok := p.count(r); ok {
 			writeError(w, status, "regtest: injected fault")
 			return
@@ -134,6 +137,27 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 	}
 	p.srv, p.URL, p.Host = srv, srv.URL, srv.Host
 	return p, nil
+}
+
+// enter counts a request in flight until the returned function is called.
+func (p *Proxy) enter() (leave func()) {
+	p.mu.Lock()
+	p.inFlight++
+	p.maxInFlight = max(p.maxInFlight, p.inFlight)
+	p.mu.Unlock()
+	return func() {
+		p.mu.Lock()
+		p.inFlight--
+		p.mu.Unlock()
+	}
+}
+
+// MaxInFlight returns the most requests the proxy has had in flight at once since it started
+// or since ResetCounts.
+func (p *Proxy) MaxInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxInFlight
 }
 
 // count records r and returns the fault's verdict on it.
@@ -182,6 +206,7 @@ func (p *Proxy) ResetCounts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	clear(p.counts)
+	p.maxInFlight = p.inFlight
 }
 
 // Close stops the proxy.
