@@ -49,6 +49,9 @@ type Store interface {
 	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
 	// ListRepoRuns returns the runs that touched a repository, newest first.
 	ListRepoRuns(ctx context.Context, name string, limit int) ([]*Run, error)
+	// AbandonRuns fails every queued or running run started by one of triggers, with reason
+	// as its error, and returns how many it ended.
+	AbandonRuns(ctx context.Context, reason string, triggers ...Trigger) (int64, error)
 }
 
 // RunService starts and stops runs. Runs go on in the background.

@@ -74,6 +74,30 @@ func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
 	return nil
 }
 
+// AbandonRuns ends every queued or running run started by one of triggers: it fails with
+// reason as its error and an error outcome. A server calls it at start for its own runs, which
+// no process carries on once the one that ran them has stopped.
+func (db *DB) AbandonRuns(ctx context.Context, reason string,
+	triggers ...regdrift.Trigger) (int64, error) {
+	var total int64
+	for _, trig := range triggers {
+		res, err := db.write.ExecContext(ctx, `UPDATE runs SET
+				status = ?, outcome = ?, error = ?, finished_at = ?
+			WHERE status IN (?, ?) AND "trigger" = ?`,
+			regdrift.RunFailed, regdrift.OutcomeError, reason, formatTime(db.now()),
+			regdrift.RunQueued, regdrift.RunRunning, trig)
+		if err != nil {
+			return total, fmt.Errorf("abandon %s runs: %w", trig, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("abandon %s runs: %w", trig, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // GetRun returns the run with id.
 func (db *DB) GetRun(ctx context.Context, id int64) (*regdrift.Run, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id)

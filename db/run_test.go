@@ -176,3 +176,52 @@ func TestListRepoRuns_NewestFirst(t *testing.T) {
 		})
 	}
 }
+
+func TestAbandonRuns(t *testing.T) {
+	d, _ := openDB(t)
+	ctx := context.Background()
+	mk := func(trig regdrift.Trigger, status regdrift.RunStatus) *regdrift.Run {
+		t.Helper()
+		run := &regdrift.Run{Mode: regdrift.ModeDryRun, Trigger: trig}
+		if err := d.CreateRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		run.Status = status
+		if err := d.UpdateRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	apiRunning := mk(regdrift.TriggerAPI, regdrift.RunRunning)
+	uiQueued := mk(regdrift.TriggerUI, regdrift.RunQueued)
+	apiDone := mk(regdrift.TriggerAPI, regdrift.RunDone)
+	cliRunning := mk(regdrift.TriggerCLI, regdrift.RunRunning)
+
+	n, err := d.AbandonRuns(ctx, "interrupted", regdrift.TriggerAPI, regdrift.TriggerUI)
+	if err != nil || n != 2 {
+		t.Fatalf("AbandonRuns = %d, %v; want 2", n, err)
+	}
+	for _, c := range []struct {
+		run     *regdrift.Run
+		status  regdrift.RunStatus
+		outcome regdrift.Outcome
+		errMsg  string
+		ended   bool
+	}{
+		{apiRunning, regdrift.RunFailed, regdrift.OutcomeError, "interrupted", true},
+		{uiQueued, regdrift.RunFailed, regdrift.OutcomeError, "interrupted", true},
+		{apiDone, regdrift.RunDone, regdrift.OutcomeNone, "", false},
+		{cliRunning, regdrift.RunRunning, regdrift.OutcomeNone, "", false},
+	} {
+		got, err := d.GetRun(ctx, c.run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != c.status || got.Outcome != c.outcome || got.Error != c.errMsg ||
+			(got.FinishedAt != nil) != c.ended {
+			t.Errorf("run %d (%s): got %s/%s %q finished %v, want %s/%s %q finished %v",
+				got.ID, got.Trigger, got.Status, got.Outcome, got.Error, got.FinishedAt != nil,
+				c.status, c.outcome, c.errMsg, c.ended)
+		}
+	}
+}

@@ -133,13 +133,17 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	}
 feed:
 	for _, name := range names {
+		// A stop already asked for wins over a free worker: select alone picks at random.
+		if stopped = stopReason(ctx, cancel); stopped != "" {
+			break
+		}
 		select {
 		case jobs <- name:
 		case <-cancel:
-			stopped = "canceled"
+			stopped = stopReason(ctx, cancel)
 			break feed
 		case <-ctx.Done():
-			stopped = "stopped: " + ctx.Err().Error()
+			stopped = stopReason(ctx, cancel)
 			break feed
 		}
 	}
@@ -147,6 +151,19 @@ feed:
 	wg.Wait()
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	return results, stopped
+}
+
+// stopReason says why a run must stop, or "" when it may go on.
+func stopReason(ctx context.Context, cancel <-chan struct{}) string {
+	select {
+	case <-cancel:
+		return "canceled"
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return "stopped: " + err.Error()
+	}
+	return ""
 }
 
 // progress records how far the run has come. A failure to record progress is logged and the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/server"
 	"github.com/regdrift/regdrift/sync/reconcile"
 )
@@ -25,6 +26,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer a.close(log)
+	// Runs this server started and never finished died with an earlier process: say so,
+	// rather than show them running forever. CLI runs may belong to a process still alive.
+	n, err := a.store.AbandonRuns(ctx, "interrupted: the server stopped before the run finished",
+		regdrift.TriggerAPI, regdrift.TriggerUI)
+	if err != nil {
+		return fmt.Errorf("close unfinished runs: %w", err)
+	}
+	if n > 0 {
+		log.Warn("marked unfinished runs of an earlier server as failed", "runs", n)
+	}
 	runner := reconcile.NewRunner(a.engine, a.store, log)
 	defer runner.Close()
 

@@ -1,0 +1,93 @@
+package reconcile_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/sync/reconcile"
+	"github.com/regdrift/regdrift/sync/registry"
+	"github.com/regdrift/regdrift/sync/regtest"
+)
+
+func TestRunner_StartAndWait(t *testing.T) {
+	e := newEnv(t)
+	r := reconcile.NewRunner(e.engine, e.store, testLogger())
+	defer r.Close()
+	run, err := r.StartRun(t.Context(), regdrift.RunRequest{
+		Repositories: []string{regtest.DemoApp}, Trigger: regdrift.TriggerAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != regdrift.RunQueued || run.Mode != regdrift.ModeDryRun || run.ID == 0 {
+		t.Errorf("started %+v, want a queued dry run with an id", run)
+	}
+	done, err := r.Wait(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Status != regdrift.RunDone || done.Outcome != regdrift.OutcomeDrift ||
+		done.Summary.Stale != 2 || done.FinishedAt == nil {
+		t.Errorf("finished %+v, want done with 2 stale tags", done)
+	}
+	if err := r.CancelRun(t.Context(), run.ID); regdrift.ErrorCode(err) != regdrift.ECONFLICT {
+		t.Errorf("cancel of a finished run: %v, want a conflict", err)
+	}
+	if err := r.CancelRun(t.Context(), 9999); !regdrift.IsNotFound(err) {
+		t.Errorf("cancel of an unknown run: %v, want not found", err)
+	}
+	if _, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: "delete-all"}); regdrift.
+		ErrorCode(err) != regdrift.EINVALID {
+		t.Errorf("bad mode: %v, want invalid", err)
+	}
+}
+
+func TestRunner_CancelStopsBetweenRepositories(t *testing.T) {
+	e := newEnv(t)
+	// One repository at a time, so the run has repositories left when it is canceled.
+	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
+		registry.Config{URL: e.secondary.URL}, registry.Options{Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := reconcile.New(reconcile.Config{Primary: pair.Primary,
+		Secondary: pair.Secondary, Store: e.store, Concurrency: 1})
+	r := reconcile.NewRunner(engine, e.store, testLogger())
+	defer r.Close()
+
+	// Hold the first repository's tag listing until the cancel has been asked for.
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := "/v2/" + regtest.DemoBase + "/tags/list"
+	e.primary.SetFault(func(req *http.Request) (int, bool) {
+		if strings.HasPrefix(req.URL.Path, first) {
+			select {
+			case entered <- struct{}{}:
+				<-release
+			default:
+			}
+		}
+		return 0, false
+	})
+	run, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: regdrift.ModeExecute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := r.CancelRun(t.Context(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	got, err := r.Wait(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != regdrift.RunCanceled || got.ReposDone != 1 || got.ReposTotal != 6 ||
+		got.Outcome != regdrift.OutcomeError {
+		t.Errorf("canceled run %+v, want canceled after 1 of 6 repositories", got)
+	}
+	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
+	if err != nil || len(repos) != 1 || repos[0].Name != regtest.DemoBase {
+		t.Errorf("recorded repositories %v (%v), want only %s", repos, err, regtest.DemoBase)
+	}
+}
