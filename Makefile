@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     ?= bin
 # Tests start in-process registries and a browser; give them room on a 2-core machine.
-TESTFLAGS ?= -count=1 -timeout 20m
+TESTFLAGS ?= -race -count=1 -timeout 30m
 
 .PHONY: all build demo test deps generate check-generated vet bench clean
 
