@@ -170,20 +170,10 @@ func (db *DB) ListRunRepos(ctx context.Context, runID int64) ([]*regdrift.RepoRe
 		if err := checkRun(ctx, tx, runID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx,
+		var err error
+		repos, err = queryAll(ctx, tx, scanRepo,
 			`SELECT `+repoColumns+` FROM run_repos WHERE run_id = ? ORDER BY name`, runID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRepo(rows)
-			if err != nil {
-				return err
-			}
-			repos = append(repos, r)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list repositories of run %d: %w", runID, err)
@@ -216,7 +206,7 @@ func (db *DB) ListRunTags(
 			return err
 		}
 		var err error
-		tags, err = queryTags(ctx, tx, query, args...)
+		tags, err = queryAll(ctx, tx, scanTag, query, args...)
 		return err
 	})
 	if err != nil {
@@ -228,22 +218,9 @@ func (db *DB) ListRunTags(
 // ListRepositories returns the latest result of every repository, worst first: errors, then
 // drift, then in sync; within a status by drifting tags, most first; then by name.
 func (db *DB) ListRepositories(ctx context.Context) ([]*regdrift.RepoSummary, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+latestColumns+` FROM repos_latest
-		ORDER BY status_rank, drift DESC, name`)
+	repos, err := queryAll(ctx, db.read, scanLatest, `SELECT `+latestColumns+`
+		FROM repos_latest ORDER BY status_rank, drift DESC, name`)
 	if err != nil {
-		return nil, fmt.Errorf("list repositories: %w", err)
-	}
-	defer rows.Close()
-
-	repos := []*regdrift.RepoSummary{}
-	for rows.Next() {
-		r, err := scanLatest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list repositories: %w", err)
-		}
-		repos = append(repos, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list repositories: %w", err)
 	}
 	return repos, nil
@@ -268,7 +245,7 @@ func (db *DB) GetRepository(
 		if err != nil {
 			return err
 		}
-		tags, err = queryTags(ctx, tx, `SELECT `+tagColumns+` FROM run_tags
+		tags, err = queryAll(ctx, tx, scanTag, `SELECT `+tagColumns+` FROM run_tags
 			WHERE run_id = ? AND repository = ? ORDER BY tag`, repo.RunID, name)
 		return err
 	})
@@ -276,26 +253,6 @@ func (db *DB) GetRepository(
 		return nil, nil, fmt.Errorf("get repository %q: %w", name, err)
 	}
 	return repo, tags, nil
-}
-
-func queryTags(
-	ctx context.Context, tx *sql.Tx, query string, args ...any,
-) ([]*regdrift.TagRow, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-
-	tags := []*regdrift.TagRow{}
-	for rows.Next() {
-		t, err := scanTag(rows)
-		if err != nil {
-			return nil, err
-		}
-		tags = append(tags, t)
-	}
-	return tags, rows.Err()
 }
 
 // scanRepo reads the repoColumns of one row.

@@ -124,7 +124,7 @@ func (db *DB) ListRuns(ctx context.Context, f regdrift.RunFilter) ([]*regdrift.R
 			return err
 		}
 		var err error
-		runs, err = queryRuns(ctx, tx, `SELECT `+runColumns+` FROM runs
+		runs, err = queryAll(ctx, tx, scanRun, `SELECT `+runColumns+` FROM runs
 			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, limit, offset)
 		return err
 	})
@@ -139,7 +139,7 @@ func (db *DB) ListRuns(ctx context.Context, f regdrift.RunFilter) ([]*regdrift.R
 // has no runs, which is not an error.
 func (db *DB) ListRepoRuns(ctx context.Context, name string, limit int) ([]*regdrift.Run, error) {
 	limit, _ = limitOffset(limit, 0)
-	runs, err := queryRuns(ctx, db.read, `SELECT `+runColumns+` FROM runs
+	runs, err := queryAll(ctx, db.read, scanRun, `SELECT `+runColumns+` FROM runs
 		WHERE id IN (SELECT run_id FROM run_repos WHERE name = ?)
 		ORDER BY created_at DESC, id DESC LIMIT ?`, name, limit)
 	if err != nil {
@@ -153,22 +153,24 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]*regdrift.Run, error) {
+// queryAll runs query and reads every row with scan.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error),
+	query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 
-	runs := []*regdrift.Run{}
+	out := []T{}
 	for rows.Next() {
-		run, err := scanRun(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		runs = append(runs, run)
+		out = append(out, v)
 	}
-	return runs, rows.Err()
+	return out, rows.Err()
 }
 
 // scanRun reads the runColumns of one row.
