@@ -9,6 +9,10 @@ import "github.com/regdrift/regdrift"
 type PlanOptions struct {
 	// NoDelete keeps orphan tags on the secondary.
 	NoDelete bool
+	// PrimaryEmpty says the primary listed the repository without error and found no tag in
+	// it. Its orphans are kept: an empty listing may be a fault on the primary, and a mirror
+	// must not be emptied on a guess.
+	PrimaryEmpty bool
 }
 
 // Plan sets the action of every tag: copy what the secondary lacks or holds wrong, delete
@@ -25,11 +29,15 @@ func Plan(tags []regdrift.TagDrift, opts PlanOptions) int {
 			n++
 		case regdrift.StateOnlyOnSecondary:
 			t.Action, t.Result = regdrift.ActionDelete, regdrift.ResultPlanned
-			if opts.NoDelete {
+			switch {
+			case opts.NoDelete:
 				t.Result, t.Error = regdrift.ResultSkipped, "orphan deletion is turned off"
-				continue
+			case opts.PrimaryEmpty:
+				t.Result = regdrift.ResultSkipped
+				t.Error = "the primary lists no tags in this repository: deletions withheld"
+			default:
+				n++
 			}
-			n++
 		case regdrift.StateUnresolved:
 			// Never act on what could not be read; the error stays on the row.
 			t.Action, t.Result = regdrift.ActionNone, regdrift.ResultSkipped

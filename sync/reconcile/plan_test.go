@@ -31,6 +31,14 @@ func TestPlan(t *testing.T) {
 			{regdrift.ActionCopy, regdrift.ResultPlanned, false},
 			{regdrift.ActionNone, regdrift.ResultSkipped, true},
 		}},
+		{"primary empty", reconcile.PlanOptions{PrimaryEmpty: true}, 3, []want{
+			{regdrift.ActionNone, regdrift.ResultNone, false},
+			{regdrift.ActionCopy, regdrift.ResultPlanned, false},
+			{regdrift.ActionDelete, regdrift.ResultSkipped, true},
+			{regdrift.ActionCopy, regdrift.ResultPlanned, false},
+			{regdrift.ActionCopy, regdrift.ResultPlanned, false},
+			{regdrift.ActionNone, regdrift.ResultSkipped, true},
+		}},
 		{"no delete", reconcile.PlanOptions{NoDelete: true}, 3, []want{
 			{regdrift.ActionNone, regdrift.ResultNone, false},
 			{regdrift.ActionCopy, regdrift.ResultPlanned, false},

@@ -25,9 +25,8 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	res.Tags = obs.tags
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
-	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete})
-	withholdDeletes(res.Tags, obs.primaryEmpty)
-	res.Actions = countActions(res.Tags)
+	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
+		PrimaryEmpty: obs.primaryEmpty})
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
 	if err := e.store.SaveRepoResult(ctx, res); err != nil {
@@ -67,21 +66,6 @@ func (e *Engine) failRepo(ctx context.Context, res *regdrift.RepoResult,
 	return res
 }
 
-// withholdDeletes keeps every orphan when the primary lists no tag at all for the repository:
-// an empty listing may be a fault on the primary, and a mirror must not be emptied on a guess.
-func withholdDeletes(tags []regdrift.TagDrift, primaryEmpty bool) {
-	if !primaryEmpty {
-		return
-	}
-	for i := range tags {
-		t := &tags[i]
-		if t.Action == regdrift.ActionDelete && t.Result == regdrift.ResultPlanned {
-			t.Result = regdrift.ResultSkipped
-			t.Error = "the primary lists no tags in this repository: deletions withheld"
-		}
-	}
-}
-
 // repoStatus judges a repository from the counts that describe its secondary now: those found
 // by a dry run, or those verified after an execute.
 func repoStatus(res *regdrift.RepoResult, c regdrift.Counts) regdrift.RepoStatus {
@@ -93,16 +77,6 @@ func repoStatus(res *regdrift.RepoResult, c regdrift.Counts) regdrift.RepoStatus
 	default:
 		return regdrift.RepoInSync
 	}
-}
-
-func countActions(tags []regdrift.TagDrift) int {
-	n := 0
-	for _, t := range tags {
-		if t.Action != regdrift.ActionNone && t.Result != regdrift.ResultSkipped {
-			n++
-		}
-	}
-	return n
 }
 
 func countFailed(tags []regdrift.TagDrift) int {
