@@ -244,9 +244,12 @@ type RepoResult struct {
 	Error  string     `json:"error"`
 	Before Counts     `json:"before"`
 	// After holds the counts of the verification after an execute; nil for a dry run.
-	After     *Counts    `json:"after"`
-	Actions   int        `json:"actions"`
-	Failed    int        `json:"failed_actions"`
+	After   *Counts `json:"after"`
+	Actions int     `json:"actions"`
+	Failed  int     `json:"failed_actions"`
+	// Skipped counts the actions the plan holds but withheld (deletions kept by --no-delete
+	// or because the primary lists no tags).
+	Skipped   int        `json:"skipped_actions"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
 }
@@ -256,8 +259,9 @@ type Summary struct {
 	Repositories int `json:"repositories"`
 	Tags         int `json:"tags"`
 	Counts
-	Actions       int `json:"actions"`
-	FailedActions int `json:"failed_actions"`
+	Actions        int `json:"actions"`
+	FailedActions  int `json:"failed_actions"`
+	SkippedActions int `json:"skipped_actions"`
 	// Errors counts what could not be read or done: unresolved tags, repositories whose
 	// listing failed and failed actions.
 	Errors int `json:"errors"`
@@ -293,7 +297,7 @@ type RunRequest struct {
 	Trigger      Trigger  `json:"-"`
 }
 
-// Validate checks a run request and fills in defaults.
+// Validate checks a run request, fills in defaults and drops repeated repository names.
 func (r *RunRequest) Validate() error {
 	if r.Mode == "" {
 		r.Mode = ModeDryRun
@@ -301,11 +305,18 @@ func (r *RunRequest) Validate() error {
 	if !r.Mode.Valid() {
 		return Errorf(EINVALID, "mode %q is not one of dry_run, execute", r.Mode)
 	}
+	seen := make(map[string]bool, len(r.Repositories))
+	names := make([]string, 0, len(r.Repositories))
 	for _, name := range r.Repositories {
 		if err := ValidateRepoName(name); err != nil {
 			return err
 		}
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
 	}
+	r.Repositories = names
 	return nil
 }
 

@@ -387,3 +387,15 @@ func TestEngine_BoundsRequestsPerRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestEngine_UnknownRepositoryIsAnError(t *testing.T) {
+	e := newEnv(t)
+	run, results := e.run(t, regdrift.ModeDryRun, false, "does/not/exist")
+	res := results["does/not/exist"]
+	if res == nil || res.Status != regdrift.RepoError || !strings.Contains(res.Error, "not found") {
+		t.Fatalf("result %+v, want an error saying the repository was not found", res)
+	}
+	if run.Outcome != regdrift.OutcomeError || run.Summary.Errors != 1 {
+		t.Errorf("run outcome %s errors %d, want error and 1", run.Outcome, run.Summary.Errors)
+	}
+}

@@ -25,6 +25,11 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	res.Tags = obs.tags
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
+	if obs.unknown && len(run.Scope) > 0 {
+		// A name asked for that exists nowhere is a mistake to show, not an empty
+		// repository in sync. (A catalog may list a repository whose tags are all gone.)
+		res.Error = "repository not found on either registry"
+	}
 	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
 		PrimaryEmpty: obs.primaryEmpty})
 	res.CheckedAt = e.now()
@@ -43,7 +48,7 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	after := e.observe(ctx, name, run.Deep || res.Before.Broken > 0)
 	counts := regdrift.CountTags(after.tags)
 	res.After = &counts
-	markVerified(res.Tags, after.tags)
+	markVerified(res.Tags, after)
 	if msg := after.listingError(); msg != "" {
 		res.Error = joinMsg(res.Error, "verification: "+msg)
 	}
@@ -104,6 +109,8 @@ type observation struct {
 	// primaryEmpty is true when the primary listed the repository without error and found
 	// no tag in it.
 	primaryEmpty bool
+	// unknown is true when neither registry knows the repository.
+	unknown bool
 }
 
 func (o observation) listingError() string {
@@ -121,9 +128,10 @@ func (o observation) listingError() string {
 // With deep, tags whose digests match are checked for missing content on the secondary.
 func (e *Engine) observe(ctx context.Context, name string, deep bool) observation {
 	var p, s drift.Side
+	var pFound, sFound bool
 	var wg sync.WaitGroup
-	wg.Go(func() { p = e.side(ctx, e.primary, e.primarySem, name) })
-	wg.Go(func() { s = e.side(ctx, e.secondary, e.secondarySem, name) })
+	wg.Go(func() { p, pFound = e.side(ctx, e.primary, e.primarySem, name) })
+	wg.Go(func() { s, sFound = e.side(ctx, e.secondary, e.secondarySem, name) })
 	wg.Wait()
 	tags := drift.Classify(p, s)
 	if deep {
@@ -132,24 +140,26 @@ func (e *Engine) observe(ctx context.Context, name string, deep bool) observatio
 	return observation{
 		tags: tags, primaryErr: p.Err, secondaryErr: s.Err,
 		primaryEmpty: p.Err == nil && len(p.Tags) == 0,
+		unknown:      p.Err == nil && s.Err == nil && !pFound && !sFound,
 	}
 }
 
 // lister is what observe needs of a registry.
 type lister interface {
-	Tags(ctx context.Context, repo string) ([]string, error)
+	Tags(ctx context.Context, repo string) (tags []string, found bool, err error)
 	Resolve(ctx context.Context, repo, tag string) (regdrift.Manifest, error)
 }
 
 // side lists a repository's tags on one registry and resolves each, at most cap(sem) requests
-// at once.
-func (e *Engine) side(ctx context.Context, reg lister, sem chan struct{}, name string) drift.Side {
+// at once. found is false when the registry does not know the repository.
+func (e *Engine) side(ctx context.Context, reg lister, sem chan struct{},
+	name string) (s drift.Side, found bool) {
 	var tags []string
 	var err error
-	withSlot(sem, func() { tags, err = reg.Tags(ctx, name) })
+	withSlot(sem, func() { tags, found, err = reg.Tags(ctx, name) })
 	if err != nil {
 		e.log.Warn("tag listing failed", "repository", name, "err", err)
-		return drift.Side{Err: err}
+		return drift.Side{Err: err}, false
 	}
 	out := make(map[string]drift.Resolved, len(tags))
 	var mu sync.Mutex
@@ -162,7 +172,7 @@ func (e *Engine) side(ctx context.Context, reg lister, sem chan struct{}, name s
 		out[tag] = drift.Resolved{Manifest: m, Err: err}
 		mu.Unlock()
 	})
-	return drift.Side{Tags: out}
+	return drift.Side{Tags: out}, found
 }
 
 // deepCheck turns in_sync tags whose content is incomplete on the secondary into broken ones,
@@ -242,19 +252,25 @@ func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) erro
 	return fmt.Errorf("unknown action %q", t.Action)
 }
 
-// markVerified copies onto each row the state the verification found for its tag. An orphan
-// that the verification no longer sees on either side was deleted: both sides now agree.
-func markVerified(rows, after []regdrift.TagDrift) {
-	byTag := make(map[string]regdrift.State, len(after))
-	for _, t := range after {
+// markVerified copies onto each row the state the verification found for its tag. A tag the
+// verification no longer lists on either side is verified gone only when this run deleted it
+// and both listings succeeded; otherwise nothing is known of it.
+func markVerified(rows []regdrift.TagDrift, after observation) {
+	byTag := make(map[string]regdrift.State, len(after.tags))
+	for _, t := range after.tags {
 		byTag[t.Tag] = t.State
 	}
+	listed := after.primaryErr == nil && after.secondaryErr == nil
 	for i := range rows {
 		r := &rows[i]
-		if s, ok := byTag[r.Tag]; ok {
+		s, ok := byTag[r.Tag]
+		switch {
+		case ok:
 			r.Verified = s
-		} else if r.State == regdrift.StateOnlyOnSecondary {
+		case listed && r.Action == regdrift.ActionDelete && r.Result == regdrift.ResultOK:
 			r.Verified = regdrift.StateInSync
+		default:
+			r.Verified = regdrift.StateUnresolved
 		}
 	}
 }

@@ -68,9 +68,10 @@ func TestTags_EmptyForms(t *testing.T) {
 	})
 	p := pair(t, front, "http://127.0.0.1:1")
 	for _, repo := range []string{"a/null", "a/empty", "a/nokey", "never/pushed"} {
-		tags, err := p.Primary.Tags(t.Context(), repo)
-		if err != nil || len(tags) != 0 {
-			t.Errorf("%s: tags %v err %v, want none and no error", repo, tags, err)
+		tags, found, err := p.Primary.Tags(t.Context(), repo)
+		if err != nil || len(tags) != 0 || found != (repo != "never/pushed") {
+			t.Errorf("%s: tags %v found %v err %v, want none, found unless never pushed",
+				repo, tags, found, err)
 		}
 	}
 }
@@ -85,7 +86,7 @@ func TestTags_Other404IsAnError(t *testing.T) {
 		return nil
 	})
 	p := pair(t, front, "http://127.0.0.1:1")
-	if _, err := p.Primary.Tags(t.Context(), "some/repo"); err == nil {
+	if _, _, err := p.Primary.Tags(t.Context(), "some/repo"); err == nil {
 		t.Error("a 404 without NAME_UNKNOWN read as an empty repository")
 	}
 }

@@ -75,24 +75,26 @@ func hasNextPage(rl *repo.RepoList) bool {
 }
 
 // Tags lists the tags of repo, following every page (regclient follows the Link header as
-// given). A repository the registry does not know has no tags: that is not an error.
-func (r *reader) Tags(ctx context.Context, repoName string) ([]string, error) {
+// given). A repository the registry does not know has no tags: that is not an error, and
+// found is false.
+func (r *reader) Tags(ctx context.Context, repoName string) (tags []string, found bool,
+	err error) {
 	rf, err := newRef(r.ep.Host, repoName, "", "")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	tl, err := r.rc.TagList(ctx, rf)
 	if err != nil {
 		if isNameUnknown(err) {
-			return nil, nil
+			return nil, false, nil
 		}
-		return nil, fmt.Errorf("list tags of %s on %s: %w", repoName, r.ep.URL, err)
+		return nil, false, fmt.Errorf("list tags of %s on %s: %w", repoName, r.ep.URL, err)
 	}
-	tags, err := tl.GetTags()
+	tags, err = tl.GetTags()
 	if err != nil {
-		return nil, fmt.Errorf("read tags of %s on %s: %w", repoName, r.ep.URL, err)
+		return nil, false, fmt.Errorf("read tags of %s on %s: %w", repoName, r.ep.URL, err)
 	}
-	return tags, nil
+	return tags, true, nil
 }
 
 // isNameUnknown reports a 404 whose body names the repository as unknown. A 404 with any
