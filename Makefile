@@ -12,8 +12,9 @@ build:
 	$(GO) build -o $(BIN)/regdrift ./cmd/regdrift
 
 # demo: two local Distribution 2.8 registries with real drift, a first check, and the dashboard.
+# Flags go through DEMO_ARGS, e.g. make demo DEMO_ARGS='--listen 127.0.0.1:9090'.
 demo:
-	$(GO) run ./cmd/regdrift-demo
+	$(GO) run ./cmd/regdrift-demo $(DEMO_ARGS)
 
 # test: installs what the tests need (Chromium for the browser tests), checks that generated
 # files are current, vets, and runs every test against real in-process registries.

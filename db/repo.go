@@ -17,7 +17,7 @@ const (
 	before_broken, before_unresolved,
 	after_in_sync, after_only_on_primary, after_only_on_secondary, after_stale,
 	after_broken, after_unresolved,
-	actions, failed_actions, checked_at`
+	actions, failed_actions, skipped_actions, checked_at`
 
 	// tagColumns are what scanTag reads, in its order.
 	tagColumns = `run_id, repository, tag, state, primary_digest, primary_media_type,
@@ -81,7 +81,7 @@ func saveRunRepo(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) erro
 		a = [6]any{c.InSync, c.OnlyOnPrimary, c.OnlyOnSecondary, c.Stale, c.Broken, c.Unresolved}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_repos (`+repoColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, name) DO UPDATE SET
 			status = excluded.status, error = excluded.error,
 			before_in_sync = excluded.before_in_sync,
@@ -97,11 +97,12 @@ func saveRunRepo(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) erro
 			after_broken = excluded.after_broken,
 			after_unresolved = excluded.after_unresolved,
 			actions = excluded.actions, failed_actions = excluded.failed_actions,
+			skipped_actions = excluded.skipped_actions,
 			checked_at = excluded.checked_at`,
 		res.RunID, res.Name, res.Status, res.Error,
 		b.InSync, b.OnlyOnPrimary, b.OnlyOnSecondary, b.Stale, b.Broken, b.Unresolved,
 		a[0], a[1], a[2], a[3], a[4], a[5],
-		res.Actions, res.Failed, formatTime(res.CheckedAt))
+		res.Actions, res.Failed, res.Skipped, formatTime(res.CheckedAt))
 	return err
 }
 
@@ -140,7 +141,9 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 	return nil
 }
 
-// saveLatest makes res the latest result of its repository unless a later run stored one.
+// saveLatest makes res the latest result of its repository unless a later check is stored.
+// Runs on one repository take turns, so the check made last saw the registries last, whatever
+// the run's number.
 // NOTE: the counts kept are the verified ones when the run verified, since they describe the
 // secondary as the run left it; the tag rows of the run still show what it found.
 func saveLatest(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
@@ -157,7 +160,10 @@ func saveLatest(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error
 			stale = excluded.stale, broken = excluded.broken,
 			unresolved = excluded.unresolved, run_id = excluded.run_id,
 			checked_at = excluded.checked_at
-		WHERE excluded.run_id >= repos_latest.run_id`,
+		WHERE excluded.run_id = repos_latest.run_id
+			OR excluded.checked_at > repos_latest.checked_at
+			OR (excluded.checked_at = repos_latest.checked_at
+				AND excluded.run_id > repos_latest.run_id)`,
 		res.Name, res.Status, res.Error, c.InSync, c.OnlyOnPrimary, c.OnlyOnSecondary,
 		c.Stale, c.Broken, c.Unresolved, res.RunID, formatTime(res.CheckedAt))
 	return err
@@ -266,7 +272,7 @@ func scanRepo(row scanner) (*regdrift.RepoResult, error) {
 	err := row.Scan(&r.RunID, &r.Name, &r.Status, &r.Error,
 		&b.InSync, &b.OnlyOnPrimary, &b.OnlyOnSecondary, &b.Stale, &b.Broken, &b.Unresolved,
 		&after[0], &after[1], &after[2], &after[3], &after[4], &after[5],
-		&r.Actions, &r.Failed, &checked)
+		&r.Actions, &r.Failed, &r.Skipped, &checked)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestSaveRepoResult_RoundTrip(t *testing.T) {
 	}{
 		{"dry run without verification", regdrift.RepoResult{
 			RunID: run.ID, Name: "team/app", Status: regdrift.RepoDrift, Error: "partial",
-			Before: regdrift.CountTags(planned()), Actions: 3, Failed: 1,
+			Before: regdrift.CountTags(planned()), Actions: 3, Failed: 1, Skipped: 2,
 			CheckedAt: checked, Tags: planned(),
 		}},
 		{"execute with verification", regdrift.RepoResult{
@@ -149,7 +149,7 @@ func TestSaveRepoResult_ReplacesEarlierSave(t *testing.T) {
 	done[2].Result, done[2].Error = regdrift.ResultFailed, "PUT manifest: 403"
 	second := &regdrift.RepoResult{RunID: run.ID, Name: "app", Status: regdrift.RepoDrift,
 		Before: first.Before, After: &regdrift.Counts{InSync: 2, OnlyOnPrimary: 1},
-		Actions: 4, Failed: 1, CheckedAt: base.Add(time.Hour), Tags: done}
+		Actions: 4, Failed: 1, Skipped: 5, CheckedAt: base.Add(time.Hour), Tags: done}
 	saveResult(t, d, second)
 
 	repos, err := d.ListRunRepos(ctx, run.ID)
@@ -330,10 +330,23 @@ func TestGetRepository_LatestRun(t *testing.T) {
 	}
 	t.Run("newest run", check)
 
-	// The older run saves again, after the newer one.
+	// A save of an older run that checked earlier does not displace the newer check.
 	saveResult(t, d, &regdrift.RepoResult{RunID: r1.ID, Name: "app", Status: regdrift.RepoError,
-		CheckedAt: base.Add(time.Hour), Tags: older})
-	t.Run("after a late save of an older run", check)
+		CheckedAt: base.Add(time.Second), Tags: older})
+	t.Run("after a late save of an earlier check", check)
+
+	// But an older run that checked later (it waited for the repository) is the latest word:
+	// runs on one repository take turns, so the later check saw the registries last.
+	saveResult(t, d, &regdrift.RepoResult{RunID: r1.ID, Name: "app", Status: regdrift.RepoError,
+		Before: regdrift.CountTags(older), CheckedAt: base.Add(time.Hour), Tags: older})
+	repo, tags, err := d.GetRepository(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "summary", repo, &regdrift.RepoSummary{Name: "app",
+		Status: regdrift.RepoError, Counts: regdrift.Counts{Stale: 1}, RunID: r1.ID,
+		CheckedAt: base.Add(time.Hour)})
+	checkEqual(t, "tag rows", tags, tagsOf(r1.ID, "app", older))
 }
 
 func TestDB_ReadersWhileWriting(t *testing.T) {

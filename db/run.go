@@ -16,7 +16,7 @@ const (
 	runFields = `mode, "trigger", scope, deep, no_delete, status, outcome, error,
 	created_at, started_at, finished_at, repos_total, repos_done,
 	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
-	unresolved, actions, failed_actions, errors`
+	unresolved, actions, failed_actions, skipped_actions, errors`
 	runColumns = `id, ` + runFields
 )
 
@@ -32,13 +32,13 @@ func (db *DB) CreateRun(ctx context.Context, run *regdrift.Run) error {
 
 	var id int64
 	err = db.write.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
 		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
-		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.Errors,
+		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
 	).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("create run: %w", err)
@@ -55,12 +55,13 @@ func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
 			status = ?, outcome = ?, error = ?, started_at = ?, finished_at = ?,
 			repos_total = ?, repos_done = ?, repositories = ?, tags = ?, in_sync = ?,
 			only_on_primary = ?, only_on_secondary = ?, stale = ?, broken = ?,
-			unresolved = ?, actions = ?, failed_actions = ?, errors = ?
+			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?
 		WHERE id = ?`,
 		run.Status, run.Outcome, run.Error, formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
-		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.Errors, run.ID)
+		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
+		run.ID)
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", run.ID, err)
 	}
@@ -185,7 +186,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		&run.Status, &run.Outcome, &run.Error, &created, &started, &finished,
 		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
 		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
-		&s.Actions, &s.FailedActions, &s.Errors)
+		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func TestCreateRun_RoundTrip(t *testing.T) {
 					Repositories: 1, Tags: 2,
 					Counts: regdrift.Counts{InSync: 3, OnlyOnPrimary: 4, OnlyOnSecondary: 5,
 						Stale: 6, Broken: 7, Unresolved: 8},
-					Actions: 9, FailedActions: 10, Errors: 11,
+					Actions: 9, FailedActions: 10, SkippedActions: 12, Errors: 11,
 				},
 				ReposTotal: 12, ReposDone: 13,
 			},
@@ -84,7 +84,7 @@ func TestUpdateRun_WritesProgressNotOptions(t *testing.T) {
 	upd.Summary = regdrift.Summary{Repositories: 21, Tags: 22,
 		Counts: regdrift.Counts{InSync: 23, OnlyOnPrimary: 24, OnlyOnSecondary: 25, Stale: 26,
 			Broken: 27, Unresolved: 28},
-		Actions: 29, FailedActions: 30, Errors: 31}
+		Actions: 29, FailedActions: 30, SkippedActions: 32, Errors: 31}
 	if err := d.UpdateRun(ctx, &upd); err != nil {
 		t.Fatalf("UpdateRun: %v", err)
 	}

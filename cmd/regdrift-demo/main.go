@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,15 +31,22 @@ func main() {
 
 func run(ctx context.Context) int {
 	listen := flag.String("listen", "127.0.0.1:8080", "address of the dashboard")
-	dbPath := flag.String("db", "", "SQLite file (default: a new file in a temporary folder)")
+	dbPath := flag.String("db", "",
+		"SQLite file (default: a temporary one, removed when the demo stops)")
 	flag.Parse()
 
+	// Fail before any work when the dashboard's address is taken.
+	if err := checkFree(*listen); err != nil {
+		fmt.Fprintf(os.Stderr, "regdrift-demo: %v (choose another with --listen)\n", err)
+		return 2
+	}
 	if *dbPath == "" {
 		dir, err := os.MkdirTemp("", "regdrift-demo-")
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "regdrift-demo: %v\n", err)
 			return 2
 		}
+		defer os.RemoveAll(dir)
 		*dbPath = filepath.Join(dir, "regdrift.db")
 	}
 	primary, secondary, err := startRegistries(ctx)
@@ -65,6 +73,15 @@ func run(ctx context.Context) int {
 		primary.URL, secondary.URL, *dbPath)
 	return cli.Main(ctx, append([]string{"serve", "--listen", *listen}, common...),
 		os.Getenv, os.Stdout, os.Stderr)
+}
+
+// checkFree reports whether addr can be listened on now.
+func checkFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }
 
 // startRegistries starts the primary and the secondary and fills them with the demo drift.

@@ -26,6 +26,7 @@ CREATE TABLE runs (
 	unresolved        INTEGER NOT NULL DEFAULT 0,
 	actions           INTEGER NOT NULL DEFAULT 0,
 	failed_actions    INTEGER NOT NULL DEFAULT 0,
+	skipped_actions   INTEGER NOT NULL DEFAULT 0,
 	errors            INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
@@ -52,6 +53,7 @@ CREATE TABLE run_repos (
 	after_unresolved         INTEGER,
 	actions                  INTEGER NOT NULL DEFAULT 0,
 	failed_actions           INTEGER NOT NULL DEFAULT 0,
+	skipped_actions          INTEGER NOT NULL DEFAULT 0,
 	checked_at               TEXT    NOT NULL,
 	UNIQUE (run_id, name),
 	CHECK ((after_in_sync IS NULL) = (after_only_on_primary IS NULL)

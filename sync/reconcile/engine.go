@@ -208,7 +208,7 @@ func (e *Engine) repositories(ctx context.Context, scope []string) ([]string, er
 	wg.Go(func() { s, serr = e.secondary.Repositories(ctx) })
 	wg.Wait()
 	if err := errors.Join(perr, serr); err != nil {
-		return nil, fmt.Errorf("list repositories: %w", err)
+		return nil, err
 	}
 	var names []string
 	for _, n := range append(p, s...) {

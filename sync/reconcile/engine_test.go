@@ -158,6 +158,11 @@ func TestEngine_DryRunFindsEveryState(t *testing.T) {
 	if run.Status != regdrift.RunDone || run.Outcome != regdrift.OutcomeDrift {
 		t.Errorf("run status %s outcome %s, want done drift", run.Status, run.Outcome)
 	}
+	// team/ci exists only on the secondary: its two orphan deletions are withheld, and said.
+	if got := results[regtest.DemoTeam].Skipped; got != 2 || run.Summary.SkippedActions != 2 {
+		t.Errorf("withheld: %d in %s, %d in the run; want 2 and 2", got, regtest.DemoTeam,
+			run.Summary.SkippedActions)
+	}
 	if n := e.secondary.Count(http.MethodPut, regtest.PathManifest) +
 		e.secondary.Count(http.MethodDelete, regtest.PathManifest) +
 		e.secondary.Count(http.MethodPost, regtest.PathBlob); n != 0 {

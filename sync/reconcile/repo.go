@@ -32,6 +32,7 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	}
 	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
 		PrimaryEmpty: obs.primaryEmpty})
+	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
 	if err := e.store.SaveRepoResult(ctx, res); err != nil {
@@ -82,6 +83,17 @@ func repoStatus(res *regdrift.RepoResult, c regdrift.Counts) regdrift.RepoStatus
 	default:
 		return regdrift.RepoInSync
 	}
+}
+
+// countWithheld counts the actions a plan holds but will not carry out.
+func countWithheld(tags []regdrift.TagDrift) int {
+	n := 0
+	for _, t := range tags {
+		if t.Action != regdrift.ActionNone && t.Result == regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
 }
 
 func countFailed(tags []regdrift.TagDrift) int {

@@ -11,6 +11,7 @@ func Summarize(results []*regdrift.RepoResult) regdrift.Summary {
 		s.Counts.Merge(r.Before)
 		s.Actions += r.Actions
 		s.FailedActions += r.Failed
+		s.SkippedActions += r.Skipped
 		if r.Error != "" {
 			s.Errors++
 		}

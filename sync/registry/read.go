@@ -40,7 +40,7 @@ func (r *reader) Repositories(ctx context.Context) ([]string, error) {
 		}
 		rl, err := r.rc.RepoList(ctx, r.ep.Host, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("list repositories of %s: %w", r.ep.URL, err)
+			return nil, fmt.Errorf("catalog of %s: %w", r.ep.URL, err)
 		}
 		page, err := rl.GetRepos()
 		if err != nil {

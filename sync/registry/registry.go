@@ -6,9 +6,11 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,6 +54,55 @@ func ParseEndpoint(raw string) (Endpoint, error) {
 	return Endpoint{URL: u.Scheme + "://" + u.Host, Host: u.Host, TLS: u.Scheme == "https"}, nil
 }
 
+// addresses returns the host:port forms requests to e may carry: the name given and the one
+// regclient connects to (docker.io is registry-1.docker.io), lowercase, with the default port
+// of the scheme made explicit.
+func (e Endpoint) addresses() []string {
+	scheme := "http"
+	if e.TLS {
+		scheme = "https"
+	}
+	names := []string{e.Host}
+	if h := config.HostNewName(e.Host); h.Hostname != "" && h.Hostname != e.Host {
+		names = append(names, h.Hostname)
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = canonicalAddr(scheme, n)
+	}
+	return out
+}
+
+// canonicalAddr lowercases host and adds the scheme's default port when it has none. Loopback
+// names become one, so 127.0.0.1:5000 and localhost:5000 compare equal.
+func canonicalAddr(scheme, host string) string {
+	host = strings.ToLower(host)
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = strings.Trim(host, "[]"), "443"
+		if scheme == "http" {
+			port = "80"
+		}
+	}
+	if h == "localhost" || h == "::1" || strings.HasPrefix(h, "127.") {
+		h = "loopback"
+	}
+	return net.JoinHostPort(h, port)
+}
+
+// Same reports whether e and o name one registry server, so that one cannot be the mirror of
+// the other.
+func (e Endpoint) Same(o Endpoint) bool {
+	for _, a := range e.addresses() {
+		for _, b := range o.addresses() {
+			if a == b {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Config describes one registry.
 type Config struct {
 	URL      string
@@ -92,8 +143,9 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secondary: %w", err)
 	}
-	if pe.Host == se.Host {
-		return nil, fmt.Errorf("primary and secondary are the same registry %s", pe.Host)
+	if pe.Same(se) {
+		return nil, fmt.Errorf("primary %s and secondary %s are the same registry", pe.URL,
+			se.URL)
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -115,11 +167,11 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 	if next == nil {
 		next = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	hc := &http.Client{Transport: readOnlyTransport{host: pe.Host, next: next}}
+	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}
 	rcOpts := []regclient.Opt{
 		regclient.WithConfigHost(hostConfig(pe, pc, opts), hostConfig(se, sc, opts)),
 		regclient.WithRegOpts(reg.WithHTTPClient(hc)),
-		regclient.WithSlog(opts.Logger),
+		regclient.WithSlog(quiet(opts.Logger)),
 		regclient.WithUserAgent("regdrift"),
 	}
 	if opts.DockerCreds {
@@ -150,17 +202,25 @@ func hostConfig(e Endpoint, c Config, opts Options) config.Host {
 // ErrReadOnly is returned for any attempt to change the primary.
 var ErrReadOnly = errors.New("the primary registry is read-only")
 
-// readOnlyTransport refuses every request to the primary host that is not a read. It sits
-// below regclient, so it also covers what regclient does on its own (tag deletion fallbacks,
-// blob mounts, uploads).
+// readOnlyTransport refuses every request to the primary that is not a read. It sits below
+// regclient, so it also covers what regclient does on its own (tag deletion fallbacks, blob
+// mounts, uploads), and it matches the primary under every address regclient may use for it.
 type readOnlyTransport struct {
-	host string
-	next http.RoundTripper
+	primary map[string]bool
+	next    http.RoundTripper
+}
+
+func newReadOnlyTransport(primary Endpoint, next http.RoundTripper) readOnlyTransport {
+	t := readOnlyTransport{primary: map[string]bool{}, next: next}
+	for _, a := range primary.addresses() {
+		t.primary[a] = true
+	}
+	return t
 }
 
 func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.EqualFold(r.URL.Host, t.host) && r.Method != http.MethodGet &&
-		r.Method != http.MethodHead {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if !read && t.primary[canonicalAddr(r.URL.Scheme, r.URL.Host)] {
 		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, ErrReadOnly)
 	}
 	return t.next.RoundTrip(r)
@@ -180,4 +240,31 @@ func newRef(host, repo, tag, digest string) (ref.Ref, error) {
 		return ref.Ref{}, fmt.Errorf("reference %q: %w", s, err)
 	}
 	return r, nil
+}
+
+// quiet passes regclient's records on from Warn up, or all of them when log is at Debug:
+// regclient logs every layer it copies at Info, which would drown a run's own lines.
+func quiet(log *slog.Logger) *slog.Logger {
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		return log
+	}
+	return slog.New(minLevel{Handler: log.Handler(), min: slog.LevelWarn})
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

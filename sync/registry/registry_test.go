@@ -43,7 +43,7 @@ func TestReadOnlyTransport_RefusesWritesToPrimary(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := srv.Listener.Addr().String()
-	rt := readOnlyTransport{host: host, next: http.DefaultTransport}
+	rt := newReadOnlyTransport(Endpoint{Host: host}, http.DefaultTransport)
 
 	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE"} {
 		req, _ := http.NewRequest(method, srv.URL+"/v2/a/manifests/x", nil)
@@ -68,7 +68,7 @@ func TestReadOnlyTransport_RefusesWritesToPrimary(t *testing.T) {
 	}
 
 	// Another host (the secondary) may be written to.
-	other := readOnlyTransport{host: "elsewhere:1", next: http.DefaultTransport}
+	other := newReadOnlyTransport(Endpoint{Host: "elsewhere:1"}, http.DefaultTransport)
 	req, _ := http.NewRequest("PUT", srv.URL+"/v2/a/manifests/x", nil)
 	resp, err := other.RoundTrip(req)
 	if err != nil {
@@ -82,5 +82,66 @@ func TestNewPair_RefusesSameRegistry(t *testing.T) {
 		Options{})
 	if err == nil {
 		t.Fatal("NewPair accepted the same host as primary and secondary")
+	}
+}
+
+func TestReadOnlyTransport_MatchesEveryAddressOfThePrimary(t *testing.T) {
+	refused := func(primary, method, url string) bool {
+		t.Helper()
+		ep, err := ParseEndpoint(primary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The next transport must never be reached for a refused request.
+		rt := newReadOnlyTransport(ep, roundTripFunc(func(*http.Request) (*http.Response,
+			error) {
+			return nil, errors.New("sent")
+		}))
+		req, _ := http.NewRequest(method, url, nil)
+		_, err = rt.RoundTrip(req)
+		return errors.Is(err, ErrReadOnly)
+	}
+	cases := []struct {
+		primary, method, url string
+		want                 bool
+	}{
+		{"docker.io", "DELETE", "https://registry-1.docker.io/v2/a/manifests/x", true},
+		{"docker.io", "PUT", "https://registry-1.docker.io:443/v2/a/manifests/x", true},
+		{"REG.example", "POST", "https://reg.example:443/v2/a/blobs/uploads/", true},
+		{"reg.example:443", "PATCH", "https://reg.example/v2/a/blobs/uploads/x", true},
+		{"http://127.0.0.1:5000", "PUT", "http://localhost:5000/v2/a/manifests/x", true},
+		{"http://127.0.0.1:5000", "PUT", "http://127.0.0.1:5001/v2/a/manifests/x", false},
+		{"docker.io", "GET", "https://registry-1.docker.io/v2/a/manifests/x", false},
+		{"reg.example", "PUT", "https://other.example/v2/a/manifests/x", false},
+	}
+	for _, tc := range cases {
+		if got := refused(tc.primary, tc.method, tc.url); got != tc.want {
+			t.Errorf("primary %s, %s %s: refused %v, want %v", tc.primary, tc.method, tc.url,
+				got, tc.want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestEndpoint_Same(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"http://127.0.0.1:5000", "http://localhost:5000", true},
+		{"reg.example", "https://reg.example:443", true},
+		{"docker.io", "registry-1.docker.io", true},
+		{"http://127.0.0.1:5000", "http://127.0.0.1:5001", false},
+		{"a.example", "b.example", false},
+	}
+	for _, tc := range cases {
+		a, _ := ParseEndpoint(tc.a)
+		b, _ := ParseEndpoint(tc.b)
+		if got := a.Same(b); got != tc.want {
+			t.Errorf("Same(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
 	}
 }

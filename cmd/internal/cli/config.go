@@ -75,18 +75,26 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
+func endpoint(flagName, env, url string) (registry.Endpoint, error) {
+	if url == "" {
+		return registry.Endpoint{}, fmt.Errorf("%s (or %s) is required", flagName, env)
+	}
+	e, err := registry.ParseEndpoint(url)
+	if err != nil {
+		return e, fmt.Errorf("%s: %w", flagName, err)
+	}
+	return e, nil
+}
+
 // Validate checks the configuration as a whole.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Primary.URL == "" {
-		errs = append(errs, errors.New("--primary (or REGDRIFT_PRIMARY) is required"))
-	} else if _, err := registry.ParseEndpoint(c.Primary.URL); err != nil {
-		errs = append(errs, fmt.Errorf("--primary: %w", err))
-	}
-	if c.Secondary.URL == "" {
-		errs = append(errs, errors.New("--secondary (or REGDRIFT_SECONDARY) is required"))
-	} else if _, err := registry.ParseEndpoint(c.Secondary.URL); err != nil {
-		errs = append(errs, fmt.Errorf("--secondary: %w", err))
+	pe, perr := endpoint("--primary", "REGDRIFT_PRIMARY", c.Primary.URL)
+	se, serr := endpoint("--secondary", "REGDRIFT_SECONDARY", c.Secondary.URL)
+	errs = append(errs, perr, serr)
+	if perr == nil && serr == nil && pe.Same(se) {
+		errs = append(errs, fmt.Errorf("--primary %s and --secondary %s name the same registry",
+			pe.URL, se.URL))
 	}
 	for _, r := range c.Repos {
 		if err := regdrift.ValidateRepoName(r); err != nil {

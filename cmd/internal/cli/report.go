@@ -63,6 +63,10 @@ func (r report) writeJSON(w io.Writer) error {
 // not listed: a registry holds too many of them for a terminal.
 func (r report) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "run %d (%s): %s -> %s\n\n", r.RunID, r.Mode, r.Primary, r.Secondary)
+	if len(r.Repositories) == 0 && r.Error != "" {
+		_, err := fmt.Fprintf(w, "run %s: %s\n", r.Status, r.Error)
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REPOSITORY\tTAG\tSTATE\tPRIMARY\tSECONDARY\tACTION\tRESULT\tDETAIL")
 	for _, repo := range r.Repositories {
@@ -86,8 +90,8 @@ func (r report) writeTable(w io.Writer) error {
 		"%d only_on_secondary, %d stale, %d broken, %d unresolved\n",
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved)
-	_, err := fmt.Fprintf(w, "%d actions, %d failed, %d errors; outcome: %s\n",
-		s.Actions, s.FailedActions, s.Errors, outcomeText(r))
+	_, err := fmt.Fprintf(w, "%d actions, %d failed, %d withheld, %d errors; outcome: %s\n",
+		s.Actions, s.FailedActions, s.SkippedActions, s.Errors, outcomeText(r))
 	if r.Error != "" {
 		_, err = fmt.Fprintf(w, "run error: %s\n", r.Error)
 	}
