@@ -98,7 +98,7 @@ func (s *Server) apiListRunTags(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tags, err := s.store.ListRunTags(r.Context(), id, f)
+	tags, err := s.loadRunTags(r.Context(), id, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -141,7 +141,7 @@ func (s *Server) apiGetRepository(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	repo, tags, err := s.store.GetRepository(r.Context(), name)
+	repo, tags, err := s.loadRepository(r.Context(), name)
 	if err != nil {
 		s.fail(w, r, err)
 		return

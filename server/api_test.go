@@ -22,8 +22,8 @@ type apiError struct {
 }
 
 // checkAPIError asserts the status, the code, a message that contains msg and the request id
-// of an error answer.
-func checkAPIError(t *testing.T, res *http.Response, status int, code, msg string) {
+// of an error answer, and returns the message.
+func checkAPIError(t *testing.T, res *http.Response, status int, code, msg string) string {
 	t.Helper()
 	checkStatus(t, res, status)
 	var got apiError
@@ -37,6 +37,7 @@ func checkAPIError(t *testing.T, res *http.Response, status int, code, msg strin
 	if id := res.Header.Get("X-Request-Id"); got.Error.RequestID == "" || got.Error.RequestID != id {
 		t.Errorf("request id: got %q in the body, %q in the header", got.Error.RequestID, id)
 	}
+	return got.Error.Message
 }
 
 // servedRun is a stored run as the API serves it: the scope is [] rather than null.
@@ -57,10 +58,15 @@ func TestAPI_StartRun(t *testing.T) {
 			`{"mode":"execute","repositories":["team/app/api","base"],"deep":true,"no_delete":true}`,
 			regdrift.RunRequest{Mode: regdrift.ModeExecute, Repositories: []string{seeded, "base"},
 				Deep: true, NoDelete: true, Trigger: regdrift.TriggerAPI}},
-		{"empty object is a dry run of all", `{}`,
-			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI}},
-		{"empty body is a dry run of all", ``,
-			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI}},
+		{"empty object is a shallow dry run of all", `{}`,
+			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Repositories: []string{},
+				Trigger: regdrift.TriggerAPI}},
+		{"empty body is a shallow dry run of all", ``,
+			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Repositories: []string{},
+				Trigger: regdrift.TriggerAPI}},
+		{"repeated names are dropped", `{"repositories":["geo/app","base","geo/app"]}`,
+			regdrift.RunRequest{Mode: regdrift.ModeDryRun,
+				Repositories: []string{"geo/app", "base"}, Trigger: regdrift.TriggerAPI}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,12 +84,8 @@ func TestAPI_StartRun(t *testing.T) {
 				t.Fatalf("get run: %v", err)
 			}
 			checkSameJSON(t, "answer and store", &run, servedRun(stored))
-			wantScope := tt.want.Repositories
-			if wantScope == nil {
-				wantScope = []string{}
-			}
 			got := []any{run.Mode, run.Trigger, run.Scope, run.Deep, run.NoDelete, run.Status}
-			want := []any{tt.want.Mode, regdrift.TriggerAPI, wantScope, tt.want.Deep,
+			want := []any{tt.want.Mode, regdrift.TriggerAPI, tt.want.Repositories, tt.want.Deep,
 				tt.want.NoDelete, regdrift.RunQueued}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("run: got %v, want %v", got, want)
@@ -102,7 +104,15 @@ func TestAPI_StartRun_Invalid(t *testing.T) {
 		{"bad JSON", `{"mode":`, "invalid JSON"},
 		{"not JSON", `mode=execute`, "invalid JSON at byte 1"},
 		{"unknown field", `{"mode":"execute","nodelete":true}`, `unknown field "nodelete"`},
-		{"wrong type", `{"deep":"yes"}`, `field "deep" must be bool`},
+		{"wrong type", `{"deep":"yes"}`, `field "deep" must be true or false, not a string`},
+		{"number for a named string type", `{"mode":5}`,
+			`field "mode" must be a string, not a number`},
+		{"string for a list", `{"repositories":"geo/app"}`,
+			`field "repositories" must be a list of strings, not a string`},
+		{"number in a list", `{"repositories":["geo/app",1]}`,
+			`field "repositories" must be a list of strings, not a number`},
+		{"list for the body", `[]`, `the body must be a JSON object, not a list`},
+		{"string for the body", `"execute"`, `the body must be a JSON object, not a string`},
 		{"two values", `{} {}`, "more than one value"},
 		{"bad mode", `{"mode":"force"}`, `mode "force" is not one of dry_run, execute`},
 		{"bad repository name", `{"repositories":["Team/App"]}`,
@@ -114,7 +124,10 @@ func TestAPI_StartRun_Invalid(t *testing.T) {
 			e := newEnv(t)
 			res := e.do(t, http.MethodPost, "/api/v1/runs", strings.NewReader(tt.body))
 
-			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, tt.msg)
+			msg := checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, tt.msg)
+			if strings.Contains(msg, "regdrift.") || strings.Contains(msg, "[]string") {
+				t.Errorf("message %q names a Go type", msg)
+			}
 			if started := e.runs.Started(); len(started) != 0 {
 				t.Errorf("a refused request started %d runs", len(started))
 			}
@@ -329,17 +342,22 @@ func TestAPI_Repositories(t *testing.T) {
 func TestAPI_NotFound(t *testing.T) {
 	e := newEnv(t)
 	e.seed(t)
-	tests := []struct{ method, path string }{
-		{http.MethodGet, "/api/v1/runs/999"},
-		{http.MethodGet, "/api/v1/runs/999/tags"},
-		{http.MethodPost, "/api/v1/runs/999/cancel"},
-		{http.MethodGet, "/api/v1/repositories/team/app"},
-		{http.MethodGet, "/api/v1/nothing"},
+	tests := []struct{ method, path, msg string }{
+		{http.MethodGet, "/api/v1/runs/999999", "run 999999 not found"},
+		{http.MethodGet, "/api/v1/runs/999/tags", "run 999 not found"},
+		{http.MethodGet, "/api/v1/runs/999/tags?state=stale", "run 999 not found"},
+		{http.MethodPost, "/api/v1/runs/999/cancel", "run 999 not found"},
+		{http.MethodGet, "/api/v1/repositories/team/app",
+			"repository team/app has not been checked yet"},
+		{http.MethodGet, "/api/v1/nothing", "no page at /api/v1/nothing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			res := e.do(t, tt.method, tt.path, nil)
-			checkAPIError(t, res, http.StatusNotFound, regdrift.ENOTFOUND, "")
+			msg := checkAPIError(t, res, http.StatusNotFound, regdrift.ENOTFOUND, tt.msg)
+			if msg != tt.msg {
+				t.Errorf("message: got %q, want %q", msg, tt.msg)
+			}
 		})
 	}
 }

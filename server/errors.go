@@ -93,3 +93,12 @@ func bodyError(err error) error {
 	}
 	return regdrift.Errorf(regdrift.EINVALID, "cannot read the request body")
 }
+
+// notFoundAs replaces the store's bare "not found" with a message that names what is missing,
+// which only the handler knows; other errors pass through. The code, and so the status, stays.
+func notFoundAs(err error, format string, args ...any) error {
+	if err != nil && regdrift.IsNotFound(err) {
+		return regdrift.Errorf(regdrift.ENOTFOUND, format, args...)
+	}
+	return err
+}

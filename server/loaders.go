@@ -19,23 +19,44 @@ func (s *Server) loadRun(ctx context.Context, id int64) (*regdrift.Run, []*regdr
 	error) {
 	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, notFoundAs(err, "run %d not found", id)
 	}
 	repos, err := s.store.ListRunRepos(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, notFoundAs(err, "run %d not found", id)
 	}
 	return run, repos, nil
+}
+
+// loadRepository returns the latest result of a repository and its tag rows.
+func (s *Server) loadRepository(ctx context.Context, name string) (*regdrift.RepoSummary,
+	[]*regdrift.TagRow, error) {
+	repo, tags, err := s.store.GetRepository(ctx, name)
+	if err != nil {
+		// The store knows only checked repositories; the name may well exist on a registry.
+		return nil, nil, notFoundAs(err, "repository %s has not been checked yet", name)
+	}
+	return repo, tags, nil
+}
+
+// loadRunTags returns the tag rows of a run that f selects.
+func (s *Server) loadRunTags(ctx context.Context, id int64, f regdrift.TagFilter) (
+	[]*regdrift.TagRow, error) {
+	tags, err := s.store.ListRunTags(ctx, id, f)
+	if err != nil {
+		return nil, notFoundAs(err, "run %d not found", id)
+	}
+	return tags, nil
 }
 
 // cancelRun asks a run to stop and returns it as it is now.
 func (s *Server) cancelRun(ctx context.Context, id int64) (*regdrift.Run, error) {
 	if err := s.runs.CancelRun(ctx, id); err != nil {
-		return nil, fmt.Errorf("cancel run %d: %w", id, err)
+		return nil, notFoundAs(fmt.Errorf("cancel run %d: %w", id, err), "run %d not found", id)
 	}
 	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, notFoundAs(err, "run %d not found", id)
 	}
 	return run, nil
 }
@@ -60,7 +81,7 @@ func (s *Server) loadOverview(ctx context.Context) (views.OverviewPage, error) {
 
 func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.RepositoryPage,
 	error) {
-	repo, tags, err := s.store.GetRepository(ctx, name)
+	repo, tags, err := s.loadRepository(ctx, name)
 	if err != nil {
 		return views.RepositoryPage{}, err
 	}
@@ -93,18 +114,21 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 	}, nil
 }
 
-func (s *Server) loadRunPage(ctx context.Context, id int64) (views.RunPage, error) {
+// loadRunPage gathers a run page. The store filters by state; the default view, which also
+// keeps in-sync rows that were acted on, needs every row and leaves the choice to the view.
+func (s *Server) loadRunPage(ctx context.Context, id int64, view views.TagView) (views.RunPage,
+	error) {
 	run, repos, err := s.loadRun(ctx, id)
 	if err != nil {
 		return views.RunPage{}, err
 	}
-	tags, err := s.store.ListRunTags(ctx, id, regdrift.TagFilter{})
+	tags, err := s.loadRunTags(ctx, id, regdrift.TagFilter{State: view.State})
 	if err != nil {
 		return views.RunPage{}, err
 	}
 	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
 	l.Refresh = !run.Status.Finished()
-	return views.RunPage{Layout: l, Run: run, Repos: repos, Tags: tags, Now: s.now()}, nil
+	return views.NewRunPage(l, run, repos, tags, view, s.now()), nil
 }
 
 func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.ConfirmPage,

@@ -54,7 +54,12 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.loadRunPage(r.Context(), id)
+	view, err := parseTagView(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.loadRunPage(r.Context(), id, view)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -105,7 +110,7 @@ func (s *Server) cancelRunForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.runs.CancelRun(r.Context(), id); err != nil {
-		s.fail(w, r, fmt.Errorf("cancel run %d: %w", id, err))
+		s.fail(w, r, notFoundAs(fmt.Errorf("cancel run %d: %w", id, err), "run %d not found", id))
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/runs/%d", id), http.StatusSeeOther)

@@ -68,15 +68,45 @@ func TestPages_FromTheStore(t *testing.T) {
 	t.Run("finished run", func(t *testing.T) {
 		doc := e.page(t, runPath, http.StatusOK)
 		doc.CheckTexts(t, map[string]string{"run-mode": "dry run", "run-trigger": "cli",
-			"run-progress": "2 of 2 repositories", "summary-tags": "4"})
+			"run-progress": "2 of 2 repositories", "summary-tags": "4",
+			"run-deep": "digests only"})
 		if n := len(doc.All("refresh")) + len(doc.All("cancel-run")); n != 0 {
 			t.Errorf("finished run reloads or offers to cancel")
 		}
 		if got := len(doc.All("run-repo-row")); got != 2 {
 			t.Errorf("repository rows: got %d, want 2", got)
 		}
-		if got := len(doc.All("tag-row")); got != 4 {
-			t.Errorf("tag rows: got %d, want 4", got)
+	})
+	t.Run("run tag views", func(t *testing.T) {
+		tests := []struct {
+			query, count, empty string
+			tags                []string
+		}{
+			{"", "Showing 2 of 4 tags: those not in sync or acted on. show all 4 tags", "",
+				[]string{seeded + " v1", seeded + " v2"}},
+			{"?all=1", "Showing all 4 tags.", "",
+				[]string{"base 1.0", seeded + " latest", seeded + " v1", seeded + " v2"}},
+			{"?state=in_sync", "Showing 2 of 4 tags: those in sync. show all 4 tags", "",
+				[]string{"base 1.0", seeded + " latest"}},
+			{"?state=stale&all=1", "Showing 0 of 4 tags: those stale. show all 4 tags",
+				"No tag of this run is stale.", nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.query, func(t *testing.T) {
+				doc := e.page(t, runPath+tt.query, http.StatusOK)
+				var tags []string
+				for _, r := range doc.All("tag-row") {
+					tags = append(tags, viewtest.Attr(r, "data-repo")+" "+
+						viewtest.Attr(r, "data-tag"))
+				}
+				if !reflect.DeepEqual(tags, tt.tags) {
+					t.Errorf("tags: got %v, want %v", tags, tt.tags)
+				}
+				doc.CheckTexts(t, map[string]string{"tag-count": tt.count})
+				if got := strings.Join(doc.Texts("no-matching-tags"), ""); got != tt.empty {
+					t.Errorf("empty state: got %q, want %q", got, tt.empty)
+				}
+			})
 		}
 	})
 	t.Run("running run reloads", func(t *testing.T) {
@@ -119,9 +149,13 @@ func TestPages_Errors(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"/runs/999", http.StatusNotFound, "not found"},
+		{"/runs/999", http.StatusNotFound, "run 999 not found"},
+		{"/runs/999?state=stale", http.StatusNotFound, "run 999 not found"},
 		{"/runs/x", http.StatusBadRequest, `run id "x" is not a positive integer`},
-		{"/repositories/team/app", http.StatusNotFound, "not found"},
+		{"/runs/1?state=drifted", http.StatusBadRequest, `state "drifted" is not a tag state`},
+		{"/runs/1?all=yes", http.StatusBadRequest, `all "yes" is not 1 or 0`},
+		{"/repositories/team/app", http.StatusNotFound,
+			"repository team/app has not been checked yet"},
 		{"/repositories/Team", http.StatusBadRequest, `invalid repository name "Team"`},
 		{"/nothing/here", http.StatusNotFound, "no page at /nothing/here"},
 		{"/runs?limit=0", http.StatusBadRequest, `limit "0" is not between 1 and 500`},
@@ -139,13 +173,17 @@ func TestPages_Errors(t *testing.T) {
 	}
 }
 
+// TestForms_DryRunStartsAtOnce posts the Dry run button of a repository page, which starts a
+// deep dry run at once.
 func TestForms_DryRunStartsAtOnce(t *testing.T) {
 	e := newEnv(t)
-	res := e.postForm(t, "/ui/runs", url.Values{"mode": {"dry_run"}, "repository": {seeded}})
+	e.seed(t)
+	form := e.page(t, "/repositories/"+seeded, http.StatusOK).One(t, "dry-run-repo").Parent
+	res := e.postForm(t, viewtest.Attr(form, "action"), viewtest.FormValues(form))
 
 	checkStatus(t, res, http.StatusSeeOther)
 	want := []regdrift.RunRequest{{Mode: regdrift.ModeDryRun, Repositories: []string{seeded},
-		Trigger: regdrift.TriggerUI}}
+		Deep: true, Trigger: regdrift.TriggerUI}}
 	started := e.runs.Started()
 	if !reflect.DeepEqual(started, want) {
 		t.Fatalf("started: got %+v, want %+v", started, want)
@@ -157,6 +195,37 @@ func TestForms_DryRunStartsAtOnce(t *testing.T) {
 	if got, want := res.Header.Get("Location"), fmt.Sprintf("/runs/%d", runs[0].ID); got != want {
 		t.Errorf("Location: got %q, want %q", got, want)
 	}
+	doc := e.page(t, res.Header.Get("Location"), http.StatusOK)
+	doc.CheckTexts(t, map[string]string{"run-deep": "digests and every child manifest and blob"})
+}
+
+// TestForms_RepeatedNamesDropped asserts that a scope names each repository once, on the
+// confirmation page and in the run it starts.
+func TestForms_RepeatedNamesDropped(t *testing.T) {
+	e := newEnv(t)
+	e.seed(t)
+	confirm := e.page(t, "/ui/execute?repository=base&repository="+seeded+"&repository=base",
+		http.StatusOK)
+	confirm.CheckTexts(t, map[string]string{"confirm-scope": "base, " + seeded})
+	if got := len(confirm.All("confirm-row")); got != 2 {
+		t.Errorf("confirmation rows: got %d, want 2", got)
+	}
+	form := confirm.One(t, "confirm-execute").Parent.Parent
+	if got := viewtest.FormValues(form)["repository"]; !reflect.DeepEqual(got,
+		[]string{"base", seeded}) {
+		t.Errorf("confirmation form repositories: got %v", got)
+	}
+
+	res := e.postForm(t, "/ui/runs", url.Values{"mode": {"dry_run"},
+		"repository": {seeded, seeded}})
+	checkStatus(t, res, http.StatusSeeOther)
+	want := []regdrift.RunRequest{{Mode: regdrift.ModeDryRun, Repositories: []string{seeded},
+		Trigger: regdrift.TriggerUI}}
+	if started := e.runs.Started(); !reflect.DeepEqual(started, want) {
+		t.Fatalf("started: got %+v, want %+v", started, want)
+	}
+	doc := e.page(t, res.Header.Get("Location"), http.StatusOK)
+	doc.CheckTexts(t, map[string]string{"run-scope": seeded})
 }
 
 // TestForms_ExecuteAsksFirst follows a browser from the Execute button of a repository page
@@ -190,21 +259,23 @@ func TestForms_ExecuteAsksFirst(t *testing.T) {
 		t.Fatalf("an unconfirmed execute started %d runs", n)
 	}
 
-	// Confirming, with "delete nothing" ticked, starts the execute.
+	// Confirming, with "delete nothing" ticked and the deep check left ticked, starts a deep
+	// execute.
 	form := confirm.One(t, "confirm-execute").Parent.Parent
 	values := viewtest.FormValues(form)
 	values.Set("no_delete", "true")
 	res = e.postForm(t, viewtest.Attr(form, "action"), values)
 	checkStatus(t, res, http.StatusSeeOther)
 	wantRuns := []regdrift.RunRequest{{Mode: regdrift.ModeExecute, Repositories: []string{seeded},
-		NoDelete: true, Trigger: regdrift.TriggerUI}}
+		Deep: true, NoDelete: true, Trigger: regdrift.TriggerUI}}
 	if started := e.runs.Started(); !reflect.DeepEqual(started, wantRuns) {
 		t.Fatalf("started: got %+v, want %+v", started, wantRuns)
 	}
 	loc := res.Header.Get("Location")
 	doc := e.page(t, loc, http.StatusOK)
 	doc.CheckTexts(t, map[string]string{"run-mode": "execute", "run-trigger": "ui",
-		"run-scope": seeded, "run-options": "no delete"})
+		"run-scope": seeded, "run-options": "no delete",
+		"run-deep": "digests and every child manifest and blob"})
 }
 
 func TestForms_CrossOriginRefused(t *testing.T) {
@@ -265,4 +336,9 @@ func TestForms_CancelRun(t *testing.T) {
 
 	res = e.postForm(t, fmt.Sprintf("/ui/runs/%d/cancel", finished.ID), nil)
 	checkStatus(t, res, http.StatusConflict)
+
+	res = e.postForm(t, "/ui/runs/999/cancel", nil)
+	checkStatus(t, res, http.StatusNotFound)
+	doc = viewtest.Parse(t, readBody(t, res))
+	doc.CheckTexts(t, map[string]string{"error-message": "run 999 not found"})
 }

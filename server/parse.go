@@ -5,12 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/views"
 )
 
 // Bounds of a page of runs.
@@ -77,6 +79,28 @@ func parseTagFilter(r *http.Request) (regdrift.TagFilter, error) {
 	return f, nil
 }
 
+// parseTagView reads which tag rows a run page shows: ?state= for one state, ?all=1 for every
+// row, neither for the rows that say something.
+func parseTagView(r *http.Request) (views.TagView, error) {
+	q := r.URL.Query()
+	var v views.TagView
+	switch all := q.Get("all"); all {
+	case "", "0":
+	case "1":
+		v.All = true
+	default:
+		return v, regdrift.Errorf(regdrift.EINVALID, "all %q is not 1 or 0", clip(all))
+	}
+	if s := regdrift.State(q.Get("state")); s != "" {
+		if !s.Valid() {
+			return v, regdrift.Errorf(regdrift.EINVALID, "state %q is not a tag state",
+				clip(string(s)))
+		}
+		v.State = s
+	}
+	return v, nil
+}
+
 // parseRunRequest decodes the JSON body of POST /api/v1/runs. Unknown fields are refused so
 // that a misspelt "no_delete" cannot silently start a run that deletes. An empty body asks for
 // the defaults: a dry run of every repository.
@@ -89,7 +113,7 @@ func parseRunRequest(r *http.Request) (regdrift.RunRequest, error) {
 	case errors.Is(err, io.EOF):
 		// An empty body.
 	case err != nil:
-		return req, jsonError(err)
+		return req, jsonError(err, req)
 	case dec.More():
 		return req, regdrift.Errorf(regdrift.EINVALID, "invalid JSON: more than one value")
 	}
@@ -97,8 +121,9 @@ func parseRunRequest(r *http.Request) (regdrift.RunRequest, error) {
 	return req, req.Validate()
 }
 
-// jsonError describes a decoding failure to the client by position, field and type.
-func jsonError(err error) error {
+// jsonError describes a failure to decode a body into target to the client by position,
+// field and type.
+func jsonError(err error, target any) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return bodyError(err)
 	}
@@ -106,8 +131,7 @@ func jsonError(err error) error {
 		return regdrift.Errorf(regdrift.EINVALID, "invalid JSON at byte %d", e.Offset)
 	}
 	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		return regdrift.Errorf(regdrift.EINVALID, "invalid JSON: field %q must be %s", e.Field,
-			e.Type)
+		return typeError(e, target)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return regdrift.Errorf(regdrift.EINVALID, "invalid JSON: unexpected end of body")
@@ -115,6 +139,83 @@ func jsonError(err error) error {
 	// What is left is an unknown field, whose message names only the field.
 	return regdrift.Errorf(regdrift.EINVALID, "invalid JSON: %s",
 		strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// typeError says which field of target got the wrong kind of value, in JSON's words rather
+// than Go's: a client knows strings and objects, not regdrift.Mode.
+func typeError(e *json.UnmarshalTypeError, target any) error {
+	got := ""
+	if w := jsonValueWords(e.Value); w != "" {
+		got = ", not " + w
+	}
+	if e.Field == "" {
+		return regdrift.Errorf(regdrift.EINVALID, "the body must be a JSON object%s", got)
+	}
+	// For an element of a list the error names the list but the element's type, so the
+	// field's own type is looked up to say "a list of strings" rather than "a string".
+	t := e.Type
+	if f, ok := jsonField(reflect.TypeOf(target), e.Field); ok {
+		t = f
+	}
+	return regdrift.Errorf(regdrift.EINVALID, "field %q must be %s%s", e.Field, goTypeWords(t),
+		got)
+}
+
+// jsonField returns the type of the field of struct type t that JSON calls name.
+func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	for f := range t.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && f.Name == name) {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+// goTypeWords names what JSON value decodes into a value of type t.
+func goTypeWords(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.String {
+			return "a list of strings"
+		}
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	default:
+		return "a different kind of value"
+	}
+}
+
+// jsonValueWords names the kind of JSON value the decoder met; "" when it is not one of the
+// kinds it reports.
+func jsonValueWords(v string) string {
+	kind, _, _ := strings.Cut(v, " ") // numbers come as "number 1e999"
+	switch kind {
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "array":
+		return "a list"
+	case "object":
+		return "an object"
+	}
+	return ""
 }
 
 // parseRunForm reads the dashboard's run form. confirmed is true only when the form came from
@@ -134,15 +235,16 @@ func parseRunForm(r *http.Request) (req regdrift.RunRequest, confirmed bool, err
 	return req, f.Get("confirm") == "yes", req.Validate()
 }
 
-// parseScope reads the repositories an execute would cover from ?repository=.
+// parseScope reads the repositories an execute would cover from ?repository=. It checks them
+// as the execute's request will be checked, so that the page shows the very scope the execute
+// gets, repeated names dropped.
 func parseScope(r *http.Request) ([]string, error) {
-	names := r.URL.Query()["repository"]
-	for _, name := range names {
-		if err := regdrift.ValidateRepoName(name); err != nil {
-			return nil, err
-		}
+	req := regdrift.RunRequest{Mode: regdrift.ModeExecute,
+		Repositories: r.URL.Query()["repository"]}
+	if err := req.Validate(); err != nil {
+		return nil, err
 	}
-	return names, nil
+	return req.Repositories, nil
 }
 
 // clip shortens client input echoed in a message.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,9 @@ type runService struct {
 
 func (s *runService) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdrift.Run,
 	error) {
+	// The request is recorded as the server sent it, before the engine's own checks.
+	received := req
+	received.Repositories = slices.Clone(req.Repositories)
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
@@ -44,7 +48,7 @@ func (s *runService) StartRun(ctx context.Context, req regdrift.RunRequest) (*re
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.started = append(s.started, req)
+	s.started = append(s.started, received)
 	return run, nil
 }
 

@@ -69,8 +69,8 @@ func TestConfirm_NothingKnown(t *testing.T) {
 	doc.CheckTexts(t, map[string]string{"confirm-copies": "0", "confirm-deletes": "0"})
 }
 
-// checkConfirmForm asserts that the confirmation posts an execute of exactly scope, with
-// both options off unless the user ticks them.
+// checkConfirmForm asserts that the confirmation posts an execute of exactly scope, deep
+// unless the user unticks it and deleting unless the user ticks "delete nothing".
 func checkConfirmForm(t *testing.T, doc *viewtest.Doc, scope []string) {
 	t.Helper()
 	form := doc.One(t, "confirm-execute").Parent.Parent
@@ -84,10 +84,11 @@ func checkConfirmForm(t *testing.T, doc *viewtest.Doc, scope []string) {
 		case "hidden":
 			hidden[attrOf(in, "name")] = append(hidden[attrOf(in, "name")], attrOf(in, "value"))
 		case "checkbox":
-			if viewtest.HasAttr(in, "checked") {
-				t.Errorf("checkbox %s is ticked by default", attrOf(in, "name"))
+			name := attrOf(in, "name")
+			if got, want := viewtest.HasAttr(in, "checked"), name == "deep"; got != want {
+				t.Errorf("checkbox %s ticked by default: got %v, want %v", name, got, want)
 			}
-			boxes = append(boxes, attrOf(in, "name"))
+			boxes = append(boxes, name)
 		}
 	}
 	want := map[string][]string{"mode": {"execute"}, "confirm": {"yes"}}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,16 @@ func shortDigest(d string) string {
 		return d
 	}
 	return algo + ":" + hex[:12]
+}
+
+// shortMissing shortens one item of missing content, "kind digest", to the kind and a short
+// digest; the full text goes in a title attribute. Anything else stays as it is.
+func shortMissing(m string) string {
+	kind, d, ok := strings.Cut(m, " ")
+	if !ok {
+		return m
+	}
+	return kind + " " + shortDigest(d)
 }
 
 // mediaTypeLabels names the manifest media types a registry commonly serves.
@@ -104,19 +115,21 @@ func scopeLabel(scope []string) string {
 	return strings.Join(scope, ", ")
 }
 
-// options lists a run's switches in words.
+// options lists a run's switches in words. Deep has a line of its own (contentCheck).
 func options(run *regdrift.Run) string {
-	var o []string
-	if run.Deep {
-		o = append(o, "deep")
-	}
 	if run.NoDelete {
-		o = append(o, "no delete")
+		return "no delete"
 	}
-	if len(o) == 0 {
-		return "—"
+	return "—"
+}
+
+// contentCheck says how far a run looked. Only a deep run can see that a tag is broken; a
+// shallow one reads a matching digest as in sync.
+func contentCheck(run *regdrift.Run) string {
+	if run.Deep {
+		return "digests and every child manifest and blob"
 	}
-	return strings.Join(o, ", ")
+	return "digests only"
 }
 
 // outcomeClass names the badge colour of an outcome; a run without one is neutral.
@@ -130,6 +143,53 @@ func outcomeClass(o regdrift.Outcome) string {
 func repoURL(name string) templ.SafeURL { return templ.URL("/repositories/" + name) }
 
 func runURL(id int64) templ.SafeURL { return templ.URL(fmt.Sprintf("/runs/%d", id)) }
+
+// tagCountText says how many of a run's tag rows the page shows, and which.
+func tagCountText(p RunPage) string {
+	n, total := len(p.Tags), p.TagCounts.Total()
+	switch {
+	case p.View.State != "":
+		return fmt.Sprintf("Showing %d of %d tags: those %s.", n, total, stateLabel(p.View.State))
+	case p.View.All:
+		return fmt.Sprintf("Showing all %d tags.", n)
+	default:
+		return fmt.Sprintf("Showing %d of %d tags: those not in sync or acted on.", n, total)
+	}
+}
+
+// noMatchText says why a run page shows no tag row.
+func noMatchText(p RunPage) string {
+	switch {
+	case p.View.State != "":
+		return "No tag of this run is " + stateLabel(p.View.State) + "."
+	case p.View.All:
+		return "No tag rows in this run yet."
+	default:
+		return fmt.Sprintf("All %d tags are in sync and nothing was done about them.",
+			p.TagCounts.Total())
+	}
+}
+
+// afterPartialText warns that the counts after an execute leave out the repositories that
+// were not verified, whose drift would otherwise seem gone.
+func afterPartialText(verified, repos int) string {
+	return fmt.Sprintf("These counts cover the %d of %d repositories verified after acting; "+
+		"see the table below for the others.", verified, repos)
+}
+
+func boolAttr(b bool) string { return strconv.FormatBool(b) }
+
+// runTagsURL is the run page showing the tag rows of view.
+func runTagsURL(runID int64, view TagView) templ.SafeURL {
+	u := fmt.Sprintf("/runs/%d", runID)
+	switch {
+	case view.State != "":
+		u += "?state=" + url.QueryEscape(string(view.State))
+	case view.All:
+		u += "?all=1"
+	}
+	return templ.URL(u)
+}
 
 func runsPageURL(offset, limit int) templ.SafeURL {
 	return templ.URL(fmt.Sprintf("/runs?offset=%d&limit=%d", max(offset, 0), limit))

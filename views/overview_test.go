@@ -1,6 +1,7 @@
 package views_test
 
 import (
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,5 +108,63 @@ func TestOverview_EmptySaysWhatToDo(t *testing.T) {
 	doc.One(t, "dry-run-all")
 	if n := len(doc.All("repo-table")) + len(doc.All("totals")); n != 0 {
 		t.Errorf("empty overview shows %d tables or totals", n)
+	}
+}
+
+// TestDryRunForms_AreDeep asserts that every dry run the dashboard starts is deep: a shallow
+// one reads a matching digest as in sync and would hide the broken tags of the last check.
+func TestDryRunForms_AreDeep(t *testing.T) {
+	repos := []*regdrift.RepoSummary{{Name: "base", Status: regdrift.RepoInSync}}
+	pages := map[string]*viewtest.Doc{
+		"overview": render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+			Repos: repos, Now: now})),
+		"runs": render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Limit: 50,
+			Now: now})),
+	}
+	for name, doc := range pages {
+		form := doc.One(t, "dry-run-all").Parent
+		got := viewtest.FormValues(form)
+		want := url.Values{"mode": {"dry_run"}, "deep": {"true"}}
+		if !reflect.DeepEqual(got, want) || attrOf(form, "method") != "post" {
+			t.Errorf("%s: dry run form sends %v by %s, want %v by post", name, got,
+				attrOf(form, "method"), want)
+		}
+	}
+}
+
+// TestTables_ScrollInTheirBox asserts that every table of every page sits in a box of its own,
+// which scrolls a wide table instead of the page.
+func TestTables_ScrollInTheirBox(t *testing.T) {
+	run := &regdrift.Run{ID: 7, Mode: regdrift.ModeExecute, Status: regdrift.RunDone}
+	repoResults := []*regdrift.RepoResult{{RunID: 7, Name: "team/app/api",
+		Before: regdrift.Counts{Unresolved: 1, Broken: 1, Stale: 1, OnlyOnPrimary: 1,
+			OnlyOnSecondary: 1, InSync: 1}}}
+	summaries := []*regdrift.RepoSummary{{Name: "team/app/api", Status: regdrift.RepoDrift}}
+	pages := map[string]*viewtest.Doc{
+		"overview": render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+			Repos: summaries, Now: now})),
+		"repository": render(t, views.Repository(views.RepositoryPage{Layout: layout("r"),
+			Repo: summaries[0], Tags: tagRows("team/app/api"), Runs: []*regdrift.Run{run},
+			Now: now})),
+		"runs": render(t, views.RunList(views.RunListPage{Layout: layout("Runs"),
+			Runs: []*regdrift.Run{run}, Total: 1, Limit: 50, Now: now})),
+		"run": render(t, views.Run(views.NewRunPage(layout("Run #7"), run, repoResults,
+			tagRows("team/app/api"), views.TagView{}, now))),
+		"confirm": render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil,
+			summaries, now))),
+	}
+	for name, doc := range pages {
+		tables := viewtest.Elements(doc.Root(), "table")
+		if len(tables) == 0 {
+			t.Errorf("%s: no table", name)
+		}
+		for _, tb := range tables {
+			box := tb.Parent
+			if attrOf(box, "class") != "table-box" || attrOf(box, "tabindex") != "0" ||
+				attrOf(box, "aria-label") == "" {
+				t.Errorf("%s: table %s is not in a focusable, labelled table box", name,
+					attrOf(tb, "data-testid"))
+			}
+		}
 	}
 }

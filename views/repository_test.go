@@ -93,7 +93,7 @@ func checkRepoForms(t *testing.T, doc *viewtest.Doc, name string) {
 	}
 	want := map[string]form{
 		"dry-run-repo": {"post", "/ui/runs",
-			map[string]string{"mode": "dry_run", "repository": name}},
+			map[string]string{"mode": "dry_run", "deep": "true", "repository": name}},
 		"execute-repo": {"get", "/ui/execute", map[string]string{"repository": name}},
 	}
 	for id, w := range want {

@@ -61,13 +61,94 @@ type RunListPage struct {
 	Now    time.Time
 }
 
-// RunPage is one run: its facts, what it found per repository, and every tag row.
+// RunPage is one run: its facts, what it found per repository, and the tag rows View selects.
 type RunPage struct {
 	Layout
 	Run   *regdrift.Run
 	Repos []*regdrift.RepoResult
-	Tags  []*regdrift.TagRow
-	Now   time.Time
+	// Tags are the rows View selects, in the store's order.
+	Tags []*regdrift.TagRow
+	View TagView
+	// TagCounts counts every tag row of the run by state, whatever View shows.
+	TagCounts regdrift.Counts
+	Now       time.Time
+}
+
+// TagView selects the tag rows a run page shows. The zero value shows the rows that say
+// something: a run over a healthy registry holds mostly in-sync tags, which would bury the
+// drift.
+type TagView struct {
+	All   bool           // every row
+	State regdrift.State // only the rows in this state; it wins over All
+}
+
+// Selects reports whether the view shows t.
+func (v TagView) Selects(t *regdrift.TagRow) bool {
+	switch {
+	case v.State != "":
+		return t.State == v.State
+	case v.All:
+		return true
+	default:
+		return Notable(t.TagDrift)
+	}
+}
+
+// Name names the view in one word, for tests: "notable", "all" or the state.
+func (v TagView) Name() string {
+	switch {
+	case v.State != "":
+		return string(v.State)
+	case v.All:
+		return "all"
+	default:
+		return "notable"
+	}
+}
+
+// Notable reports whether a tag is anything but in sync with nothing done about it: another
+// state, an action, a result, an error, or a verification that found it otherwise.
+func Notable(t regdrift.TagDrift) bool {
+	return t.State != regdrift.StateInSync ||
+		(t.Action != "" && t.Action != regdrift.ActionNone) ||
+		t.Result != regdrift.ResultNone || t.Error != "" ||
+		(t.Verified != "" && t.Verified != regdrift.StateInSync)
+}
+
+// NewRunPage builds the page of run from its repository results and its tag rows. tags may
+// hold more rows than view selects (the store filters by state only); the page keeps those
+// view selects. The counts of all rows come from the repositories' results, which are stored
+// with their rows, so that a filtered page need not load every row to count them.
+func NewRunPage(l Layout, run *regdrift.Run, repos []*regdrift.RepoResult,
+	tags []*regdrift.TagRow, view TagView, now time.Time) RunPage {
+	if view.State != "" {
+		view.All = false // one spelling per view, so that its link is marked as current
+	}
+	p := RunPage{Layout: l, Run: run, Repos: repos, View: view, Now: now}
+	for _, r := range repos {
+		p.TagCounts.Merge(r.Before)
+	}
+	for _, t := range tags {
+		if view.Selects(t) {
+			p.Tags = append(p.Tags, t)
+		}
+	}
+	return p
+}
+
+// IsExecute reports whether the run acts, so that its counts before and after differ.
+func (p RunPage) IsExecute() bool { return p.Run.Mode == regdrift.ModeExecute }
+
+// After adds up the counts the verification after an execute found, over the repositories
+// that have one, and says how many have.
+func (p RunPage) After() (c regdrift.Counts, verified int) {
+	for _, r := range p.Repos {
+		if r.After != nil {
+			c.Merge(*r.After)
+			verified++
+		}
+	}
+	return c, verified
 }
 
 // ConfirmPage asks before an execute and says what it would touch, from the latest checks.

@@ -102,24 +102,26 @@ type tagWant struct {
 	repo, tag, state, verified       string
 	primary, primaryTitle, primaryMT string
 	secondary, secondaryTitle, secMT string
-	missing, action, result, err     string
+	missing, missingTitle            string
+	action, result, err              string
 }
 
 // tagWants matches tagRows.
 func tagWants(repo string) []tagWant {
 	return []tagWant{
 		{repo, "v0", "unresolved", "", short("a"), digest("a"), "OCI index", "unknown", "", "",
-			"", "none", "skipped", "secondary: HEAD manifest: 429 too many requests"},
+			"", "", "none", "skipped", "secondary: HEAD manifest: 429 too many requests"},
 		{repo, "v1", "broken", "", short("b"), digest("b"), "OCI index", short("b"), digest("b"),
-			"OCI index", "manifest " + digest("c") + " blob " + digest("d"), "copy", "planned", ""},
+			"OCI index", "manifest " + short("c") + " blob " + short("d"),
+			"manifest " + digest("c") + " blob " + digest("d"), "copy", "planned", ""},
 		{repo, "v2", "stale", "stale", short("e"), digest("e"), "OCI manifest", short("f"), digest("f"),
-			"Docker manifest v2", "", "copy", "failed", "copy: secondary answered 500"},
+			"Docker manifest v2", "", "", "copy", "failed", "copy: secondary answered 500"},
 		{repo, "v3", "only_on_primary", "in_sync", short("1"), digest("1"), "application/x-custom",
-			"absent", "", "", "", "copy", "ok", ""},
+			"absent", "", "", "", "", "copy", "ok", ""},
 		{repo, "old", "only_on_secondary", "", "absent", "", "", short("2"), digest("2"),
-			"OCI manifest", "", "delete", "planned", ""},
+			"OCI manifest", "", "", "delete", "planned", ""},
 		{repo, "latest", "in_sync", "", short("3"), digest("3"), "OCI index", short("3"), digest("3"),
-			"OCI index", "", "none", "—", ""},
+			"OCI index", "", "", "none", "—", ""},
 	}
 }
 
@@ -144,6 +146,7 @@ func checkTagTable(t *testing.T, doc *viewtest.Doc, want []tagWant) {
 			secondaryTitle: attrOf(viewtest.OneIn(t, r, "secondary-digest"), "title"),
 			secMT:          textOf(viewtest.In(r, "secondary-media-type")),
 			missing:        viewtest.Text(viewtest.OneIn(t, r, "missing")),
+			missingTitle:   attrsOf(viewtest.In(r, "missing-item"), "title"),
 			action:         viewtest.Text(viewtest.OneIn(t, r, "action")),
 			result:         viewtest.Text(viewtest.OneIn(t, r, "result")),
 			err:            viewtest.Text(viewtest.OneIn(t, r, "tag-error")),
