@@ -188,6 +188,9 @@ func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdr
 	if status != regdrift.RunDone {
 		run.Outcome = regdrift.OutcomeError
 	}
+	if status == regdrift.RunFailed {
+		run.Summary.Errors++ // the failure that kept every repository from being handled
+	}
 	// The run's own context may be over (a shutdown); the record must still be written.
 	ctx = context.WithoutCancel(ctx)
 	if err := e.store.UpdateRun(ctx, run); err != nil {

@@ -374,3 +374,23 @@ func TestServe_RESTRunMatchesCLI(t *testing.T) {
 		t.Errorf("geo/app after execute: %+v", detail.Repository)
 	}
 }
+
+func TestCheck_UnreachableRegistries(t *testing.T) {
+	code, out, _ := runCLI(t.Context(), "check", "--primary", "http://127.0.0.1:1",
+		"--secondary", "http://127.0.0.1:2", "--db", filepath.Join(t.TempDir(), "r.db"),
+		"--format", "json", "--log-level", "error")
+	var rep struct {
+		Status  string           `json:"status"`
+		Outcome string           `json:"outcome"`
+		Error   string           `json:"error"`
+		Summary regdrift.Summary `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("decode: %v\n%s", err, out)
+	}
+	if code != 2 || rep.Status != "failed" || rep.Outcome != "error" || rep.Summary.Errors != 1 ||
+		!strings.Contains(rep.Error, "127.0.0.1:1") {
+		t.Errorf("exit %d, report %+v; want 2, failed, error, 1 error naming the primary", code,
+			rep)
+	}
+}

@@ -24,13 +24,10 @@ type report struct {
 	Repositories []repoReport       `json:"repositories"`
 }
 
+// repoReport is a repository result as the API serves it, with its tags.
 type repoReport struct {
-	Name   string              `json:"name"`
-	Status regdrift.RepoStatus `json:"status"`
-	Error  string              `json:"error"`
-	Before regdrift.Counts     `json:"before"`
-	After  *regdrift.Counts    `json:"after"`
-	Tags   []server.TagJSON    `json:"tags"`
+	*regdrift.RepoResult
+	Tags []server.TagJSON `json:"tags"`
 }
 
 func newReport(run *regdrift.Run, primary, secondary string,
@@ -41,10 +38,7 @@ func newReport(run *regdrift.Run, primary, secondary string,
 		Repositories: make([]repoReport, 0, len(results)),
 	}
 	for _, r := range results {
-		rr := repoReport{
-			Name: r.Name, Status: r.Status, Error: r.Error, Before: r.Before, After: r.After,
-			Tags: make([]server.TagJSON, 0, len(r.Tags)),
-		}
+		rr := repoReport{RepoResult: r, Tags: make([]server.TagJSON, 0, len(r.Tags))}
 		for _, t := range r.Tags {
 			rr.Tags = append(rr.Tags, server.NewTagJSON(t))
 		}
