@@ -13,7 +13,6 @@ import (
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
 // ends up in the result; none is returned, so the run goes on with the other repositories.
 func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regdrift.RepoResult {
-	log := e.log.With("run_id", run.ID, "repository", name)
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	unlock, err := e.locks.lock(ctx, name)
 	if err != nil {
@@ -21,7 +20,19 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	}
 	defer unlock()
 
-	obs := e.observe(ctx, name, run.Deep)
+	e.check(ctx, run, res)
+	// A plan that could not be recorded is not carried out: its trace would be lost.
+	if !e.save(ctx, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
+		return res
+	}
+	e.reconcile(ctx, run, res)
+	e.save(context.WithoutCancel(ctx), res)
+	return res
+}
+
+// check observes the repository and plans what would bring the secondary in line.
+func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
@@ -35,18 +46,14 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
-	if err := e.store.SaveRepoResult(ctx, res); err != nil {
-		log.Error("record repository result", "err", err)
-		res.Status, res.Error = regdrift.RepoError, "recording the result failed"
-		return res
-	}
-	if run.Mode != regdrift.ModeExecute || res.Actions == 0 {
-		return res
-	}
+}
 
-	e.act(ctx, name, res.Tags)
+// reconcile carries out the plan and checks the repository again.
+func (e *Engine) reconcile(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	e.act(ctx, res.Name, res.Tags)
 	res.Failed = countFailed(res.Tags)
-	after := e.observe(ctx, name, run.Deep || res.Before.Broken > 0)
+	// Broken tags are only seen by a deep check, so their repair is verified by one.
+	after := e.observe(ctx, res.Name, run.Deep || res.Before.Broken > 0)
 	counts := regdrift.CountTags(after.tags)
 	res.After = &counts
 	markVerified(res.Tags, after)
@@ -55,20 +62,25 @@ func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regd
 	}
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, counts)
-	if err := e.store.SaveRepoResult(context.WithoutCancel(ctx), res); err != nil {
-		log.Error("record repository result", "err", err)
-		res.Status, res.Error = regdrift.RepoError, "recording the result failed"
+}
+
+// save records res and reports whether it could.
+func (e *Engine) save(ctx context.Context, res *regdrift.RepoResult) bool {
+	if err := e.store.SaveRepoResult(ctx, res); err != nil {
+		e.log.Error("record repository result", "run_id", res.RunID, "repository", res.Name,
+			"err", err)
+		res.Status = regdrift.RepoError
+		res.Error = joinMsg(res.Error, "recording the result failed")
+		return false
 	}
-	return res
+	return true
 }
 
 // failRepo records a repository that could not be handled at all.
 func (e *Engine) failRepo(ctx context.Context, res *regdrift.RepoResult,
 	err error) *regdrift.RepoResult {
 	res.Status, res.Error, res.CheckedAt = regdrift.RepoError, err.Error(), e.now()
-	if serr := e.store.SaveRepoResult(context.WithoutCancel(ctx), res); serr != nil {
-		e.log.Error("record repository result", "repository", res.Name, "err", serr)
-	}
+	e.save(context.WithoutCancel(ctx), res)
 	return res
 }
 
