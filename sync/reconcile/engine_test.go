@@ -404,3 +404,42 @@ func TestEngine_UnknownRepositoryIsAnError(t *testing.T) {
 		t.Errorf("run outcome %s errors %d, want error and 1", run.Outcome, run.Summary.Errors)
 	}
 }
+
+func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {
+	e := newEnv(t)
+	// The secondary refuses every manifest upload, as 2.8 refuses one without Content-Type.
+	e.secondary.SetFault(regtest.FailOn(http.MethodPut, regtest.PathManifest,
+		http.StatusBadRequest))
+	run, results := e.run(t, regdrift.ModeExecute, false, regtest.DemoTiles)
+	res := results[regtest.DemoTiles]
+	failed := 0
+	for _, row := range res.Tags {
+		if row.Action != regdrift.ActionCopy {
+			continue
+		}
+		if row.Result != regdrift.ResultFailed || !strings.Contains(row.Error, "400") {
+			t.Errorf("%s: result %s error %q, want failed with the registry's answer", row.Tag,
+				row.Result, row.Error)
+		}
+		failed++
+	}
+	if failed != 2 || res.Failed != 2 || res.Status != regdrift.RepoError {
+		t.Errorf("%d failed rows, %d counted, status %s; want 2, 2, error", failed, res.Failed,
+			res.Status)
+	}
+	if run.Summary.FailedActions != 2 || run.Outcome != regdrift.OutcomeError ||
+		run.Outcome.ExitCode() != 2 {
+		t.Errorf("run %+v, want 2 failed actions and an error outcome", run.Summary)
+	}
+	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		if row.Action == regdrift.ActionCopy && (row.Result != regdrift.ResultFailed ||
+			row.Error == "") {
+			t.Errorf("stored %s: %s %q, want failed with its cause", row.Tag, row.Result,
+				row.Error)
+		}
+	}
+}
