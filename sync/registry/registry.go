@@ -168,15 +168,17 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 		next = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}
-	rcOpts := []regclient.Opt{
+	var rcOpts []regclient.Opt
+	if opts.DockerCreds {
+		// First, so that credentials from the environment, set next, take precedence.
+		rcOpts = append(rcOpts, regclient.WithDockerCreds())
+	}
+	rcOpts = append(rcOpts,
 		regclient.WithConfigHost(hostConfig(pe, pc, opts), hostConfig(se, sc, opts)),
 		regclient.WithRegOpts(reg.WithHTTPClient(hc)),
 		regclient.WithSlog(quiet(opts.Logger)),
 		regclient.WithUserAgent("regdrift"),
-	}
-	if opts.DockerCreds {
-		rcOpts = append(rcOpts, regclient.WithDockerCreds())
-	}
+	)
 	if opts.RetryLimit > 0 {
 		rcOpts = append(rcOpts, regclient.WithRetryLimit(opts.RetryLimit))
 	}

@@ -2,6 +2,9 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,8 +48,35 @@ func TestCheck_CredentialsFromEnvironment(t *testing.T) {
 	if code != 1 || !strings.Contains(out, `"only_on_primary"`) {
 		t.Errorf("with credentials: exit %d, want 1 (v1 only on the primary)\n%s", code, out)
 	}
+	// No docker config either: the refusal is shown and the exit code says error.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	code, out = run(nil)
 	if code != 2 || !strings.Contains(out, "unauthorized") {
 		t.Errorf("without credentials: exit %d, want 2 with the refusal shown\n%s", code, out)
 	}
+
+	// The docker config file serves when the environment has nothing.
+	writeDockerConfig(t, primary.Host, user, password)
+	if code, out = run(nil); code != 1 {
+		t.Errorf("with the docker config: exit %d, want 1\n%s", code, out)
+	}
+	// The environment wins over a stale docker config.
+	writeDockerConfig(t, primary.Host, user, "an-old-password")
+	if code, out = run(map[string]string{
+		"REGDRIFT_PRIMARY_USERNAME": user, "REGDRIFT_PRIMARY_PASSWORD": password,
+	}); code != 1 {
+		t.Errorf("environment over a stale docker config: exit %d, want 1\n%s", code, out)
+	}
+}
+
+// writeDockerConfig points DOCKER_CONFIG at a config.json holding one login for host.
+func writeDockerConfig(t *testing.T, host, user, password string) {
+	t.Helper()
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	cfg := fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, host, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", dir)
 }
