@@ -4,7 +4,12 @@ BIN     ?= bin
 # Tests start in-process registries and a browser; give them room on a 2-core machine.
 TESTFLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build demo test deps generate check-generated vet bench clean
+.PHONY: all build demo test deps generate check-generated vet lint bench clean
+
+# Linters, installed by version from the Go module proxy into bin/tools.
+TOOLS          := $(CURDIR)/$(BIN)/tools
+STATICCHECK    := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ERRCHECK       := github.com/kisielk/errcheck@v1.30.0
 
 all: build
 
@@ -16,9 +21,10 @@ build:
 demo:
 	$(GO) run ./cmd/regdrift-demo $(DEMO_ARGS)
 
-# test: installs what the tests need (Chromium for the browser tests), checks that generated
-# files are current, vets, and runs every test against real in-process registries.
-test: deps check-generated vet
+# test: installs what it needs (Chromium for the browser tests, the linters), checks that
+# generated files are current, vets and lints, and runs every test against real in-process
+# registries.
+test: deps check-generated vet lint
 	REGDRIFT_ARTIFACTS=$(CURDIR)/artifacts/screenshots $(GO) test $(TESTFLAGS) ./...
 
 deps:
@@ -40,6 +46,13 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); \
 		echo "gofmt needed"; exit 1; }
+
+# lint: staticcheck, and errcheck, because an ignored error is a silent skip.
+lint:
+	@test -x $(TOOLS)/staticcheck || GOBIN=$(TOOLS) GOFLAGS= $(GO) install $(STATICCHECK)
+	@test -x $(TOOLS)/errcheck || GOBIN=$(TOOLS) GOFLAGS= $(GO) install $(ERRCHECK)
+	$(TOOLS)/staticcheck ./...
+	$(TOOLS)/errcheck -ignoretests -exclude .ci/errcheck-exclude ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

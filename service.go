@@ -9,7 +9,9 @@ import (
 var ErrNotFound = &Error{Code: ENOTFOUND, Message: "not found"}
 
 // IsNotFound reports whether err means a missing record.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || ErrorCode(err) == ENOTFOUND }
+func IsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || ErrorCode(err) == ENOTFOUND
+}
 
 // RunFilter selects runs in a listing, newest first.
 type RunFilter struct {

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -46,7 +47,7 @@ func run(ctx context.Context) int {
 			fmt.Fprintf(os.Stderr, "regdrift-demo: %v\n", err)
 			return 2
 		}
-		defer os.RemoveAll(dir)
+		defer cleanup("remove the demo database", func() error { return os.RemoveAll(dir) })
 		*dbPath = filepath.Join(dir, "regdrift.db")
 	}
 	primary, secondary, err := startRegistries(ctx)
@@ -54,8 +55,8 @@ func run(ctx context.Context) int {
 		fmt.Fprintf(os.Stderr, "regdrift-demo: %v\n", err)
 		return 2
 	}
-	defer primary.Close()
-	defer secondary.Close()
+	defer cleanup("stop the primary", primary.Close)
+	defer cleanup("stop the secondary", secondary.Close)
 
 	fmt.Printf("primary registry:   %s\nsecondary registry: %s\ndatabase:           %s\n\n",
 		primary.URL, secondary.URL, *dbPath)
@@ -75,6 +76,13 @@ func run(ctx context.Context) int {
 		os.Getenv, os.Stdout, os.Stderr)
 }
 
+// cleanup runs fn and reports a failure: the demo is ending, so there is nothing else to do.
+func cleanup(what string, fn func() error) {
+	if err := fn(); err != nil {
+		fmt.Fprintf(os.Stderr, "regdrift-demo: %s: %v\n", what, err)
+	}
+}
+
 // checkFree reports whether addr can be listened on now.
 func checkFree(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -92,13 +100,11 @@ func startRegistries(ctx context.Context) (primary, secondary *dist2.Registry, e
 	}
 	secondary, err = dist2.Start()
 	if err != nil {
-		primary.Close()
-		return nil, nil, fmt.Errorf("start secondary: %w", err)
+		return nil, nil, errors.Join(fmt.Errorf("start secondary: %w", err), primary.Close())
 	}
 	if _, err := regtest.Demo(ctx, primary.Host, secondary.Host); err != nil {
-		primary.Close()
-		secondary.Close()
-		return nil, nil, fmt.Errorf("fill demo registries: %w", err)
+		return nil, nil, errors.Join(fmt.Errorf("fill demo registries: %w", err),
+			primary.Close(), secondary.Close())
 	}
 	return primary, secondary, nil
 }

@@ -180,10 +180,11 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 		regclient.WithUserAgent("regdrift"),
 	)
 	if opts.RetryLimit > 0 {
-		rcOpts = append(rcOpts, regclient.WithRetryLimit(opts.RetryLimit))
+		rcOpts = append(rcOpts, regclient.WithRegOpts(reg.WithRetryLimit(opts.RetryLimit)))
 	}
 	if opts.RetryDelay > 0 {
-		rcOpts = append(rcOpts, regclient.WithRetryDelay(opts.RetryDelay, opts.RetryMax))
+		rcOpts = append(rcOpts,
+			regclient.WithRegOpts(reg.WithDelay(opts.RetryDelay, opts.RetryMax)))
 	}
 	return regclient.New(rcOpts...)
 }

@@ -136,8 +136,7 @@ func writeHtpasswd(content string) (string, error) {
 		return "", fmt.Errorf("htpasswd file: %w", err)
 	}
 	if _, err := f.WriteString(content); err != nil {
-		f.Close()
-		return "", fmt.Errorf("write htpasswd file: %w", err)
+		return "", errors.Join(fmt.Errorf("write htpasswd file: %w", err), f.Close())
 	}
 	return f.Name(), f.Close()
 }
