@@ -12,6 +12,10 @@ type PlanOptions struct {
 	// PrimaryEmpty says the primary listed the repository without error and found no tag in
 	// it. Its orphans are kept: an empty listing may be a fault on the primary, and a mirror
 	// must not be emptied on a guess.
+	//
+	// TODO: a listing cut short without any error (a page missing, no Link header) still
+	// plans the deletion of every tag it left out; a guard on the share of a repository's
+	// tags a run may delete would stop that.
 	PrimaryEmpty bool
 }
 

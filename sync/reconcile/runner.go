@@ -113,7 +113,10 @@ func (r *Runner) Wait(ctx context.Context, id int64) (*regdrift.Run, error) {
 	return r.store.GetRun(ctx, id)
 }
 
-// Close stops every run between repositories and waits for them to record their end.
+// Close stops every run and waits for them to record their end.
+//
+// TODO: it also ends the registry requests of the repository each run is working on, so its
+// copies fail as "context canceled" instead of finishing; let the current repository finish.
 func (r *Runner) Close() {
 	r.stop()
 	r.wg.Wait()

@@ -27,6 +27,9 @@ func forEach[T any](items []T, sem chan struct{}, fn func(T)) {
 }
 
 // repoLocks keeps two runs from working on one repository at once.
+//
+// TODO: the locks live in one process; a CLI execute and a server run on the same repository
+// are not kept apart. A lock row in the database would cover both.
 type repoLocks struct {
 	mu   sync.Mutex
 	held map[string]chan struct{}

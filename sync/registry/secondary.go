@@ -70,6 +70,9 @@ func (s *Secondary) Missing(ctx context.Context, repoName, digest string) ([]str
 }
 
 // walker visits the content graph of one tag on the secondary.
+//
+// TODO: each digest gets its own walker, so blobs shared by many tags of a repository are
+// checked once per tag digest; sharing the seen set across a repository would save requests.
 type walker struct {
 	s       *Secondary
 	repo    string
