@@ -109,21 +109,25 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 }
 
 // runRepos handles the repositories, several at once, and returns their results in name
-// order. When the run is canceled or ctx ends, repositories not yet started are left out and
-// the reason is returned.
+// order. When the run is canceled or ctx ends, repositories not yet started (including those
+// waiting for another run to let go of them) are left out, and the reason is returned.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
 	cancel <-chan struct{}) ([]*regdrift.RepoResult, string) {
+	stop, release := stopContext(ctx, cancel)
+	defer release()
 	var (
 		mu      sync.Mutex
 		results []*regdrift.RepoResult
-		stopped string
 		wg      sync.WaitGroup
 	)
 	jobs := make(chan string)
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, run, name)
+				res := e.repo(ctx, stop, run, name)
+				if res == nil {
+					continue // stopped before it started
+				}
 				mu.Lock()
 				results = append(results, res)
 				e.progress(ctx, run, results)
@@ -131,29 +135,40 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 			}
 		})
 	}
-feed:
 	for _, name := range names {
-		// A stop already asked for wins over a free worker: select alone picks at random.
-		if stopped = stopReason(ctx, cancel); stopped != "" {
+		if stop.Err() != nil {
 			break
 		}
 		select {
 		case jobs <- name:
-		case <-cancel:
-			stopped = stopReason(ctx, cancel)
-			break feed
-		case <-ctx.Done():
-			stopped = stopReason(ctx, cancel)
-			break feed
+		case <-stop.Done():
 		}
 	}
 	close(jobs)
 	wg.Wait()
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
-	return results, stopped
+	if len(results) < len(names) || ctx.Err() != nil {
+		return results, stopReason(ctx, cancel)
+	}
+	return results, ""
 }
 
-// stopReason says why a run must stop, or "" when it may go on.
+// stopContext returns a context that ends when ctx does or cancel is closed: what a run
+// watches between and before repositories.
+func stopContext(ctx context.Context, cancel <-chan struct{}) (context.Context,
+	context.CancelFunc) {
+	stop, release := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-cancel:
+			release()
+		case <-stop.Done():
+		}
+	}()
+	return stop, release
+}
+
+// stopReason says why a run stopped early.
 func stopReason(ctx context.Context, cancel <-chan struct{}) string {
 	select {
 	case <-cancel:
@@ -161,9 +176,9 @@ func stopReason(ctx context.Context, cancel <-chan struct{}) string {
 	default:
 	}
 	if err := ctx.Err(); err != nil {
-		return "stopped: " + err.Error()
+		return "interrupted: " + err.Error()
 	}
-	return ""
+	return "stopped"
 }
 
 // progress records how far the run has come. A failure to record progress is logged and the
@@ -172,7 +187,7 @@ func (e *Engine) progress(ctx context.Context, run *regdrift.Run,
 	results []*regdrift.RepoResult) {
 	run.ReposDone = len(results)
 	run.Summary = Summarize(results)
-	if err := e.store.UpdateRun(ctx, run); err != nil {
+	if err := e.store.UpdateRun(context.WithoutCancel(ctx), run); err != nil {
 		e.log.Warn("record progress", "run_id", run.ID, "err", err)
 	}
 }
@@ -213,14 +228,8 @@ func (e *Engine) repositories(ctx context.Context, scope []string) ([]string, er
 	if err := errors.Join(perr, serr); err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, n := range append(p, s...) {
-		if err := regdrift.ValidateRepoName(n); err != nil {
-			return nil, fmt.Errorf("catalog: %w", err)
-		}
-		names = append(names, n)
-	}
-	return dedupe(names), nil
+	// Names are checked per repository, so one odd name fails only itself.
+	return dedupe(append(p, s...)), nil
 }
 
 func dedupe(names []string) []string {

@@ -12,21 +12,32 @@ import (
 
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
 // ends up in the result; none is returned, so the run goes on with the other repositories.
-func (e *Engine) repo(ctx context.Context, run *regdrift.Run, name string) *regdrift.RepoResult {
+// It returns nil when stop ended before the repository was started: waiting for another run
+// to let go of it does not count as a start.
+func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
+	name string) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
-	unlock, err := e.locks.lock(ctx, name)
+	if err := regdrift.ValidateRepoName(name); err != nil {
+		return e.failRepo(ctx, res, err)
+	}
+	unlock, err := e.locks.lock(stop, name)
 	if err != nil {
-		return e.failRepo(ctx, res, fmt.Errorf("wait for another run on %s: %w", name, err))
+		return nil
 	}
 	defer unlock()
+	if stop.Err() != nil {
+		return nil
+	}
 
+	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
+	rec := context.WithoutCancel(ctx)
 	e.check(ctx, run, res)
 	// A plan that could not be recorded is not carried out: its trace would be lost.
-	if !e.save(ctx, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
+	if !e.save(rec, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
 		return res
 	}
 	e.reconcile(ctx, run, res)
-	e.save(context.WithoutCancel(ctx), res)
+	e.save(rec, res)
 	return res
 }
 

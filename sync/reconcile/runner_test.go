@@ -91,3 +91,105 @@ func TestRunner_CancelStopsBetweenRepositories(t *testing.T) {
 		t.Errorf("recorded repositories %v (%v), want only %s", repos, err, regtest.DemoBase)
 	}
 }
+
+func TestRunner_CancelWhileWaitingForTheRepository(t *testing.T) {
+	e := newEnv(t)
+	r := reconcile.NewRunner(e.engine, e.store, testLogger())
+	defer r.Close()
+
+	// Run A holds base/alpine inside its tag listing until released.
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := "/v2/" + regtest.DemoBase + "/tags/list"
+	e.primary.SetFault(func(req *http.Request) (int, bool) {
+		if strings.HasPrefix(req.URL.Path, first) {
+			select {
+			case entered <- struct{}{}:
+				<-release
+			default:
+			}
+		}
+		return 0, false
+	})
+	scope := []string{regtest.DemoBase}
+	a, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: regdrift.ModeExecute,
+		Repositories: scope, NoDelete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// Run B waits for the repository; it is canceled before it gets it.
+	b, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: regdrift.ModeExecute,
+		Repositories: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CancelRun(t.Context(), b.ID); err != nil {
+		t.Fatal(err)
+	}
+	gotB, err := r.Wait(t.Context(), b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if _, err := r.Wait(t.Context(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	if gotB.Status != regdrift.RunCanceled || gotB.ReposDone != 0 {
+		t.Errorf("run B %+v, want canceled with no repository done", gotB)
+	}
+	repos, err := e.store.ListRunRepos(t.Context(), b.ID)
+	if err != nil || len(repos) != 0 {
+		t.Errorf("run B recorded %d repositories (%v), want none", len(repos), err)
+	}
+	// A kept its orphans (no_delete) and B never acted: old-stable is still there.
+	if d := headDigest(t, e.sReg.URL, regtest.DemoBase, "old-stable"); d == "" {
+		t.Error("old-stable was deleted by a canceled run")
+	}
+}
+
+func TestRunner_CloseMidRunRecordsWhatWasDone(t *testing.T) {
+	e := newEnv(t)
+	r := reconcile.NewRunner(e.engine, e.store, testLogger())
+	// The first upload to the secondary hangs until the client gives up on it.
+	entered := make(chan struct{})
+	e.secondary.SetFault(func(req *http.Request) (int, bool) {
+		if req.Method != http.MethodPut {
+			return 0, false
+		}
+		select {
+		case entered <- struct{}{}:
+			<-req.Context().Done()
+			return http.StatusBadGateway, true
+		default:
+			return 0, false
+		}
+	})
+	run, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: regdrift.ModeExecute,
+		Repositories: []string{regtest.DemoApp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	r.Close() // a shutdown: ends the run's registry requests and waits for its records
+	got, err := r.Wait(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != regdrift.RunCanceled || !strings.HasPrefix(got.Error, "interrupted") {
+		t.Errorf("run %+v, want canceled as interrupted", got)
+	}
+	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
+	if err != nil || len(repos) != 1 || repos[0].Status != regdrift.RepoError {
+		t.Fatalf("recorded %v (%v), want geo/app with an error", repos, err)
+	}
+	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("recorded %d tag rows (%v), want 3", len(rows), err)
+	}
+	for _, row := range rows {
+		if row.Result == regdrift.ResultPlanned {
+			t.Errorf("%s still planned after the run stopped", row.Tag)
+		}
+	}
+}
