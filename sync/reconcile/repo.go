@@ -282,7 +282,7 @@ func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) erro
 		return e.secondary.Copy(ctx, name, t.Tag, t.Primary.Digest,
 			t.State == regdrift.StateBroken)
 	case regdrift.ActionDelete:
-		return e.secondary.DeleteTag(ctx, name, t.Tag)
+		return e.secondary.DeleteTag(ctx, name, t.Tag, t.Secondary.Digest)
 	}
 	return fmt.Errorf("unknown action %q", t.Action)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regdrift/regdrift/sync/registry"
 	"github.com/regdrift/regdrift/sync/regtest"
@@ -151,4 +152,131 @@ func TestRepositories_FollowsEveryCatalogPage(t *testing.T) {
 			t.Errorf("unexpected repository %q", r)
 		}
 	}
+}
+
+func TestTags_ErrorsIn200AreErrors(t *testing.T) {
+	reg := dist2.New(t)
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		if strings.HasSuffix(r.Request.URL.Path, "/tags/list") {
+			r.StatusCode = http.StatusOK
+			replaceBody(r, `{"errors":[{"code":"DENIED","message":"quota"}]}`)
+		}
+		return nil
+	})
+	p := pair(t, front, "http://127.0.0.1:1")
+	if _, _, err := p.Primary.Tags(t.Context(), "some/repo"); err == nil ||
+		!strings.Contains(err.Error(), "DENIED") {
+		t.Errorf("err = %v, want the registry's errors", err)
+	}
+}
+
+func TestTags_EndlessPagesTimeOut(t *testing.T) {
+	reg := dist2.New(t)
+	rc := regtest.NewClient(reg.Host)
+	if _, err := regtest.Push(t.Context(), rc, reg.Host, "loop/repo", "v1",
+		regtest.Spec{Kind: regtest.OCIImage, Seed: "loop"}); err != nil {
+		t.Fatal(err)
+	}
+	// Every page announces another: the same page again.
+	front := rewriter(t, reg.URL, func(r *http.Response) error {
+		if strings.HasSuffix(r.Request.URL.Path, "/tags/list") {
+			r.Header.Set("Link", `</v2/loop/repo/tags/list?last=v1>; rel="next"`)
+		}
+		return nil
+	})
+	p, err := registry.NewPair(registry.Config{URL: front},
+		registry.Config{URL: "http://127.0.0.1:1"}, registry.Options{
+			ListTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Primary.Tags(t.Context(), "loop/repo"); err == nil {
+		t.Error("an endless listing returned without an error")
+	}
+}
+
+func TestResolve_SilentRegistryTimesOut(t *testing.T) {
+	reg := dist2.New(t)
+	proxy, err := regtest.NewProxy(reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.SetFault(func(r *http.Request) (int, bool) {
+		<-r.Context().Done() // never answers
+		return http.StatusGatewayTimeout, true
+	})
+	p, err := registry.NewPair(registry.Config{URL: proxy.URL},
+		registry.Config{URL: "http://127.0.0.1:1"}, registry.Options{
+			RequestTimeout: 200 * time.Millisecond, RetryLimit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Primary.Resolve(t.Context(), "a/b", "v1"); err == nil {
+		t.Error("a registry that never answers resolved")
+	}
+}
+
+func TestDeleteTag(t *testing.T) {
+	primary, secondary := dist2.New(t), dist2.New(t)
+	rc := regtest.NewClient(secondary.Host)
+	spec := regtest.Spec{Kind: regtest.OCIImage, Seed: "orphan"}
+	c, err := regtest.Push(t.Context(), rc, secondary.Host, "a/b", "orphan", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := regtest.Push(t.Context(), rc, secondary.Host, "a/b", "keep", spec); err != nil {
+		t.Fatal(err)
+	}
+	digest := func(tag string) string {
+		t.Helper()
+		resp, err := regtest.RawManifest(t.Context(), http.MethodHead, secondary.URL, "a/b", tag,
+			regtest.ManifestTypes...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Digest
+	}
+	want := c.Digest().String()
+
+	t.Run("refused by the registry: the tag is put back", func(t *testing.T) {
+		proxy, err := regtest.NewProxy(secondary.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		// Stock Distribution without storage.delete.enabled answers 405 to every DELETE.
+		proxy.SetFault(regtest.FailOn(http.MethodDelete, regtest.PathManifest,
+			http.StatusMethodNotAllowed))
+		p := pair(t, primary.URL, proxy.URL)
+		err = p.Secondary.DeleteTag(t.Context(), "a/b", "orphan", want)
+		if err == nil || !strings.Contains(err.Error(), "put back") {
+			t.Fatalf("err = %v, want a failure that says the tag was put back", err)
+		}
+		if got := digest("orphan"); got != want {
+			t.Errorf("orphan now on %s, want %s", got, want)
+		}
+	})
+	t.Run("moved since the check: kept", func(t *testing.T) {
+		p := pair(t, primary.URL, secondary.URL)
+		err := p.Secondary.DeleteTag(t.Context(), "a/b", "orphan", "sha256:"+strings.Repeat("0", 64))
+		if err == nil || !strings.Contains(err.Error(), "moved") {
+			t.Fatalf("err = %v, want a refusal naming the move", err)
+		}
+		if got := digest("orphan"); got != want {
+			t.Errorf("orphan now on %s, want it kept on %s", got, want)
+		}
+	})
+	t.Run("deleted, the other tag on the digest stays", func(t *testing.T) {
+		p := pair(t, primary.URL, secondary.URL)
+		if err := p.Secondary.DeleteTag(t.Context(), "a/b", "orphan", want); err != nil {
+			t.Fatal(err)
+		}
+		if got := digest("orphan"); got != "" {
+			t.Errorf("orphan still on %s", got)
+		}
+		if got := digest("keep"); got != want {
+			t.Errorf("keep on %q, want %s", got, want)
+		}
+	})
 }

@@ -2,24 +2,29 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/regclient/regclient"
 	"github.com/regclient/regclient/scheme"
 	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/ref"
 	"github.com/regclient/regclient/types/repo"
+	"github.com/regclient/regclient/types/tag"
 
 	"github.com/regdrift/regdrift"
 )
 
 // reader holds the read operations both registries share.
 type reader struct {
-	rc  *regclient.RegClient
-	ep  Endpoint
-	log *slog.Logger
+	rc          *regclient.RegClient
+	ep          Endpoint
+	log         *slog.Logger
+	listTimeout time.Duration
 }
 
 // Endpoint returns where the registry is.
@@ -76,25 +81,54 @@ func hasNextPage(rl *repo.RepoList) bool {
 
 // Tags lists the tags of repo, following every page (regclient follows the Link header as
 // given). A repository the registry does not know has no tags: that is not an error, and
-// found is false.
+// found is false. A listing that takes longer than the list timeout (a registry that keeps
+// announcing another page) is an error.
 func (r *reader) Tags(ctx context.Context, repoName string) (tags []string, found bool,
 	err error) {
 	rf, err := newRef(r.ep.Host, repoName, "", "")
 	if err != nil {
 		return nil, false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.listTimeout)
+	defer cancel()
 	tl, err := r.rc.TagList(ctx, rf)
 	if err != nil {
-		if isNameUnknown(err) {
+		if isNameUnknown(err) && r.unknown(ctx, rf) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("list tags of %s on %s: %w", repoName, r.ep.URL, err)
 	}
 	tags, err = tl.GetTags()
+	if err == nil && len(tags) == 0 {
+		err = errorBody(tl)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("read tags of %s on %s: %w", repoName, r.ep.URL, err)
 	}
 	return tags, true, nil
+}
+
+// unknown confirms that the registry does not know a repository by asking for the first page
+// of its tags alone: a NAME_UNKNOWN on a later page of a listing (a repository deleted while
+// it was listed, a faulty proxy) must not read as an empty repository.
+func (r *reader) unknown(ctx context.Context, rf ref.Ref) bool {
+	_, err := r.rc.TagList(ctx, rf, scheme.WithTagLimit(1))
+	return isNameUnknown(err)
+}
+
+// errorBody returns the registry errors a tag list answered with a 200, or nil.
+func errorBody(tl *tag.List) error {
+	raw, err := tl.RawBody()
+	if err != nil || len(raw) == 0 {
+		return nil
+	}
+	var body struct {
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(raw, &body) == nil && len(body.Errors) > 0 {
+		return fmt.Errorf("tag list answered with errors: %.200s", raw)
+	}
+	return nil
 }
 
 // isNameUnknown reports a 404 whose body names the repository as unknown. A 404 with any

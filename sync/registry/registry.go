@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -125,6 +126,12 @@ type Options struct {
 	RetryMax   time.Duration
 	// Transport, when set, carries every request (a counting or fault-injecting layer).
 	Transport http.RoundTripper
+	// RequestTimeout bounds the wait for a response's headers (default 60s), so a registry
+	// that never answers fails the request instead of holding the run. It applies to the
+	// default transport only.
+	RequestTimeout time.Duration
+	// ListTimeout bounds one repository's tag listing, every page included (default 10m).
+	ListTimeout time.Duration
 }
 
 // Pair is the primary and secondary of one mirror relationship.
@@ -153,10 +160,18 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = time.Minute
+	}
+	if opts.ListTimeout <= 0 {
+		opts.ListTimeout = 10 * time.Minute
+	}
 	rc := newRegClient(pe, se, primary, secondary, opts)
-	p := &Primary{reader: reader{rc: rc, ep: pe, log: opts.Logger.With("registry", "primary")}}
+	p := &Primary{reader: reader{rc: rc, ep: pe, listTimeout: opts.ListTimeout,
+		log: opts.Logger.With("registry", "primary")}}
 	s := &Secondary{
-		reader:  reader{rc: rc, ep: se, log: opts.Logger.With("registry", "secondary")},
+		reader: reader{rc: rc, ep: se, listTimeout: opts.ListTimeout,
+			log: opts.Logger.With("registry", "secondary")},
 		primary: p.ep,
 	}
 	return &Pair{Primary: p, Secondary: s}, nil
@@ -165,7 +180,9 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegClient {
 	next := opts.Transport
 	if next == nil {
-		next = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = opts.RequestTimeout
+		next = t
 	}
 	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}
 	var rcOpts []regclient.Opt
@@ -222,11 +239,22 @@ func newReadOnlyTransport(primary Endpoint, next http.RoundTripper) readOnlyTran
 }
 
 func (t readOnlyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	if !read && t.primary[canonicalAddr(r.URL.Scheme, r.URL.Host)] {
+	if writesRegistry(r) && t.primary[canonicalAddr(r.URL.Scheme, r.URL.Host)] {
 		return nil, fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, ErrReadOnly)
 	}
 	return t.next.RoundTrip(r)
+}
+
+// writesRegistry reports a request that could change a registry: anything but a read under
+// the registry API's /v2/ root. A token endpoint on the registry's own host (an OAuth2 POST to
+// /oauth2/token or /v2/auth) changes nothing stored and stays allowed, or logins with an
+// identity token would fail.
+func writesRegistry(r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return false
+	}
+	p := path.Clean("/" + r.URL.Path)
+	return (p == "/v2" || strings.HasPrefix(p, "/v2/")) && p != "/v2/auth"
 }
 
 // newRef builds a reference on host for repo with a tag or a digest (one of them set).

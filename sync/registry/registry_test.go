@@ -113,6 +113,11 @@ func TestReadOnlyTransport_MatchesEveryAddressOfThePrimary(t *testing.T) {
 		{"http://127.0.0.1:5000", "PUT", "http://127.0.0.1:5001/v2/a/manifests/x", false},
 		{"docker.io", "GET", "https://registry-1.docker.io/v2/a/manifests/x", false},
 		{"reg.example", "PUT", "https://other.example/v2/a/manifests/x", false},
+		// Token endpoints on the registry's own host change nothing stored.
+		{"myreg.azurecr.io", "POST", "https://myreg.azurecr.io/oauth2/token", false},
+		{"quay.example", "POST", "https://quay.example/v2/auth", false},
+		{"reg.example", "POST", "https://reg.example/v2/auth/blobs/uploads/", true},
+		{"reg.example", "DELETE", "https://reg.example/v2/", true},
 	}
 	for _, tc := range cases {
 		if got := refused(tc.primary, tc.method, tc.url); got != tc.want {

@@ -41,18 +41,53 @@ func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, forc
 	return nil
 }
 
-// DeleteTag removes repo:tag from the secondary and nothing else. Other tags that share its
-// digest stay: regclient deletes by tag where the registry allows it and otherwise moves the tag
-// to a throw-away manifest and deletes that one.
-func (s *Secondary) DeleteTag(ctx context.Context, repoName, tag string) error {
+// DeleteTag removes repo:tag from the secondary and nothing else, provided it still points at
+// digest, the digest the check saw. Other tags that share the digest stay: regclient deletes by
+// tag where the registry allows it and otherwise moves the tag to a throw-away manifest and
+// deletes that one. When that fails half-way, the tag is put back on digest.
+func (s *Secondary) DeleteTag(ctx context.Context, repoName, tag, digest string) error {
+	cur, err := s.Resolve(ctx, repoName, tag)
+	if err != nil {
+		return fmt.Errorf("delete %s:%s: %w", repoName, tag, err)
+	}
+	if cur.Digest != digest {
+		return fmt.Errorf("delete %s:%s: it moved from %s to %s since the check; kept",
+			repoName, tag, digest, cur.Digest)
+	}
 	r, err := newRef(s.ep.Host, repoName, tag, "")
 	if err != nil {
 		return err
 	}
 	if err := s.rc.TagDelete(ctx, r); err != nil {
-		return fmt.Errorf("delete %s:%s on %s: %w", repoName, tag, s.ep.URL, err)
+		return s.restore(ctx, repoName, tag, digest,
+			fmt.Errorf("delete %s:%s on %s: %w", repoName, tag, s.ep.URL, err))
 	}
 	return nil
+}
+
+// restore puts repo:tag back on digest after a failed delete, and returns cause with what it
+// did. regclient's fallback pushes a throw-away manifest under the tag before it deletes that
+// manifest; a registry that refuses deletes (as Distribution does unless configured) would
+// otherwise be left with the tag on an empty image.
+func (s *Secondary) restore(ctx context.Context, repoName, tag, digest string,
+	cause error) error {
+	cur, err := s.Resolve(ctx, repoName, tag)
+	if err == nil && cur.Digest == digest {
+		return cause
+	}
+	src, err := newRef(s.ep.Host, repoName, "", digest)
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	dst := src.SetTag(tag)
+	m, err := s.rc.ManifestGet(ctx, src)
+	if err == nil {
+		err = s.rc.ManifestPut(ctx, dst, m)
+	}
+	if err != nil {
+		return fmt.Errorf("%w; putting the tag back on %s failed too: %v", cause, digest, err)
+	}
+	return fmt.Errorf("%w; the tag was put back on %s", cause, digest)
 }
 
 // MaxDepth bounds the nesting of indexes a deep check follows.
@@ -126,8 +161,13 @@ func (w *walker) children(ctx context.Context, m manifest.Manifest, depth int) e
 		return nil
 	}
 	var blobs []descriptor.Descriptor
-	if cfg, err := img.GetConfig(); err == nil {
+	cfg, err := img.GetConfig()
+	switch {
+	case err == nil:
 		blobs = append(blobs, cfg)
+	case !errors.Is(err, errs.ErrUnsupportedMediaType):
+		// Only a manifest kind without a config (Docker schema 1) may skip it.
+		return fmt.Errorf("deep check of %s: read config: %w", w.repo, err)
 	}
 	layers, err := img.GetLayers()
 	if err != nil {

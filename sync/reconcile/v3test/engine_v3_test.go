@@ -124,3 +124,70 @@ func TestEngine_V3PagedTagsAndDeleteByTag(t *testing.T) {
 		}
 	}
 }
+
+// A NAME_UNKNOWN on a later page of a tag listing (a repository deleted while it is listed, a
+// faulty proxy) must not read as an empty repository: on the secondary it would plan copies,
+// on the primary it would hide every tag.
+func TestEngine_V3NameUnknownOnALaterPageIsAnError(t *testing.T) {
+	ctx := t.Context()
+	pReg, sReg := dist3.New(t), dist3.New(t)
+	if _, err := regtest.Demo(ctx, pReg.Host, sReg.Host); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"primary", "secondary"} {
+		t.Run(side, func(t *testing.T) {
+			primary, err := regtest.NewProxy(pReg.URL, regtest.PageTags(25))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer primary.Close()
+			secondary, err := regtest.NewProxy(sReg.URL, regtest.PageTags(25))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer secondary.Close()
+			faulty := primary
+			if side == "secondary" {
+				faulty = secondary
+			}
+			faulty.SetFault(func(r *http.Request) (int, bool) {
+				later := r.URL.Query().Get("last") != ""
+				if regtest.KindOf(r.URL.Path) == regtest.PathTags && later {
+					return http.StatusNotFound, true // NAME_UNKNOWN
+				}
+				return 0, false
+			})
+			store, err := db.Open(ctx, filepath.Join(t.TempDir(), "regdrift.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			pair, err := registry.NewPair(registry.Config{URL: primary.URL},
+				registry.Config{URL: secondary.URL}, registry.Options{RetryLimit: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			engine := reconcile.New(reconcile.Config{Primary: pair.Primary,
+				Secondary: pair.Secondary, Store: store})
+			run := &regdrift.Run{Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerCLI,
+				Scope: []string{regtest.DemoBig}}
+			if err := store.CreateRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			results, err := engine.Run(ctx, run, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := results[0]
+			if res.Status != regdrift.RepoError || res.Actions != 0 ||
+				run.Outcome != regdrift.OutcomeError {
+				t.Errorf("status %s, %d actions, outcome %s; want error, 0, error",
+					res.Status, res.Actions, run.Outcome)
+			}
+			if n := secondary.Count(http.MethodPut, regtest.PathManifest) +
+				secondary.Count(http.MethodDelete, regtest.PathManifest); n != 0 {
+				t.Errorf("%d writes to the secondary", n)
+			}
+		})
+	}
+}
