@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,17 +120,41 @@ func TestPages_FromTheStore(t *testing.T) {
 	})
 }
 
-func TestPages_Stylesheet(t *testing.T) {
+func TestPages_StylesheetAndIcon(t *testing.T) {
 	e := newEnv(t)
 	doc := e.page(t, "/", http.StatusOK)
-	links := viewtest.Elements(doc.Root(), "link")
-	if len(links) != 1 || viewtest.Attr(links[0], "href") != static.StyleURL() {
-		t.Fatalf("stylesheet links: got %d, want one to %s", len(links), static.StyleURL())
+	var links []string
+	for _, n := range viewtest.Elements(doc.Root(), "link") {
+		links = append(links, viewtest.Attr(n, "rel")+" "+viewtest.Attr(n, "href"))
 	}
-	res := e.do(t, http.MethodGet, static.StyleURL(), nil)
+	want := []string{"stylesheet " + static.StyleURL(), "icon " + static.IconURL()}
+	if !slices.Equal(links, want) {
+		t.Fatalf("links: got %q, want %q", links, want)
+	}
+	for _, u := range []string{static.StyleURL(), static.IconURL()} {
+		res := e.do(t, http.MethodGet, u, nil)
+		checkStatus(t, res, http.StatusOK)
+		if got := res.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+			t.Errorf("%s: Cache-Control: got %q", u, got)
+		}
+	}
+}
+
+// TestFavicon_RedirectsToIcon checks that the path browsers try by habit leads to the icon
+// instead of a 404 in the log and the console.
+func TestFavicon_RedirectsToIcon(t *testing.T) {
+	e := newEnv(t)
+	res := e.do(t, http.MethodGet, "/favicon.ico", nil)
+	checkStatus(t, res, http.StatusFound)
+	loc := res.Header.Get("Location")
+	if loc != static.IconURL() {
+		t.Fatalf("Location: got %q, want %q", loc, static.IconURL())
+	}
+
+	res = e.do(t, http.MethodGet, loc, nil)
 	checkStatus(t, res, http.StatusOK)
-	if got := res.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
-		t.Errorf("Cache-Control: got %q", got)
+	if got := res.Header.Get("Content-Type"); got != "image/svg+xml" {
+		t.Errorf("icon Content-Type: got %q, want image/svg+xml", got)
 	}
 }
 

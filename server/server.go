@@ -87,6 +87,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle(static.Prefix+"*", static.Handler())
+	r.Get("/favicon.ico", favicon)
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Post("/runs", s.apiStartRun)
@@ -123,6 +124,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// favicon sends a browser that asks for the icon by its traditional path, as it does for a
+// page that links none (a JSON answer, say), to the embedded one. The redirect is temporary:
+// the target's name changes with the icon, so a cached permanent one would lead to a 404.
+func favicon(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, static.IconURL(), http.StatusFound)
 }
 
 // readyTimeout bounds one readiness check, well inside a probe's usual timeout.

@@ -1,5 +1,5 @@
-// Package static embeds the dashboard's stylesheet (and any later scripts) and serves each
-// file under a name that carries a hash of its content, so browsers may cache it for good.
+// Package static embeds the dashboard's stylesheet and icon (and any later scripts) and serves
+// each file under a name that carries a hash of its content, so browsers may cache it for good.
 package static
 
 import (
@@ -18,7 +18,7 @@ import (
 // Prefix is the URL path under which Handler serves the files.
 const Prefix = "/static/"
 
-//go:embed *.css
+//go:embed *.css *.svg
 var files embed.FS
 
 // asset is one embedded file and its cache-busted URL path.
@@ -65,6 +65,9 @@ func URL(name string) string {
 
 // StyleURL returns the URL path of the stylesheet.
 func StyleURL() string { return URL("style.css") }
+
+// IconURL returns the URL path of the site icon, an SVG.
+func IconURL() string { return URL("icon.svg") }
 
 // Handler serves the embedded files by their hashed URL paths (the full path, Prefix
 // included) with a year-long immutable cache. Any other path is not found.

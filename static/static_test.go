@@ -1,8 +1,11 @@
 package static_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,20 +15,61 @@ import (
 	"github.com/regdrift/regdrift/static"
 )
 
-func TestStyleURL_HashOfContent(t *testing.T) {
-	body, err := os.ReadFile("style.css")
+func TestURL_HashOfContent(t *testing.T) {
+	tests := []struct {
+		file, base, ext string
+		url             func() string
+	}{
+		{"style.css", "style", ".css", static.StyleURL},
+		{"icon.svg", "icon", ".svg", static.IconURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			body, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(body)
+			want := "/static/" + tt.base + "." + hex.EncodeToString(sum[:4]) + tt.ext
+			if got := tt.url(); got != want {
+				t.Errorf("URL: got %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestIcon_WellFormed guards the hand-written icon: a browser shows nothing at all for an SVG
+// that does not parse, and no other test would notice.
+func TestIcon_WellFormed(t *testing.T) {
+	body, err := os.ReadFile("icon.svg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(body)
-	want := "/static/style." + hex.EncodeToString(sum[:4]) + ".css"
-	if got := static.StyleURL(); got != want {
-		t.Errorf("StyleURL: got %q, want %q", got, want)
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	var root string
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("icon.svg: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Space + " " + se.Name.Local
+		}
+	}
+	if want := "http://www.w3.org/2000/svg svg"; root != want {
+		t.Errorf("root element: got %q, want %q", root, want)
 	}
 }
 
 func TestHandler(t *testing.T) {
-	body, err := os.ReadFile("style.css")
+	style, err := os.ReadFile("style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	icon, err := os.ReadFile("icon.svg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +80,9 @@ func TestHandler(t *testing.T) {
 		body         string
 	}{
 		{"hashed name", static.StyleURL(), http.StatusOK,
-			"public, max-age=31536000, immutable", "text/css; charset=utf-8", string(body)},
+			"public, max-age=31536000, immutable", "text/css; charset=utf-8", string(style)},
+		{"icon", static.IconURL(), http.StatusOK,
+			"public, max-age=31536000, immutable", "image/svg+xml", string(icon)},
 		{"plain name", "/static/style.css", http.StatusNotFound, "", "", ""},
 		{"stale hash", "/static/style.00000000.css", http.StatusNotFound, "", "", ""},
 	}
@@ -63,7 +109,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("Content-Type: got %q, want %q", c, tt.ctype)
 			}
 			if string(got) != tt.body {
-				t.Errorf("body: got %d bytes, want the %d of style.css", len(got), len(tt.body))
+				t.Errorf("body: got %d bytes, want %d", len(got), len(tt.body))
 			}
 		})
 	}

@@ -117,8 +117,8 @@ func TestError_ShowsRequestID(t *testing.T) {
 		"error-message": "not found", "request-id": "0123456789abcdef"})
 }
 
-// TestLayout_NoExternalResources checks that a page loads its one stylesheet from this server
-// and nothing else from anywhere.
+// TestLayout_NoExternalResources checks that a page loads its stylesheet and icon from this
+// server and nothing else from anywhere.
 func TestLayout_NoExternalResources(t *testing.T) {
 	doc := render(t, views.Error(views.ErrorPage{Layout: layout("x"), Status: 500}))
 
@@ -128,7 +128,22 @@ func TestLayout_NoExternalResources(t *testing.T) {
 			loads = append(loads, tag+" "+attrOf(n, "href")+attrOf(n, "src"))
 		}
 	}
-	if want := []string{"link /static/style.0123abcd.css"}; !slices.Equal(loads, want) {
+	want := []string{"link /static/style.0123abcd.css", "link /static/icon.4567cdef.svg"}
+	if !slices.Equal(loads, want) {
 		t.Errorf("resources: got %v, want %v", loads, want)
+	}
+}
+
+// TestLayout_NoIconWithoutURL checks that a layout without an icon links none, rather than an
+// empty href that would fetch the page itself again.
+func TestLayout_NoIconWithoutURL(t *testing.T) {
+	l := layout("x")
+	l.IconURL = ""
+	doc := render(t, views.Error(views.ErrorPage{Layout: l, Status: 500}))
+
+	for _, n := range viewtest.Elements(doc.Root(), "link") {
+		if rel := attrOf(n, "rel"); rel != "stylesheet" {
+			t.Errorf("link rel=%q href=%q without an icon URL", rel, attrOf(n, "href"))
+		}
 	}
 }

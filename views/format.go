@@ -62,6 +62,22 @@ func mediaTypeLabel(mt string) string {
 	return mt
 }
 
+// withheld reports whether a tag's action was held back on purpose, as a deletion that the
+// options or an empty primary forbid: its message is then a reason, not a failure. An
+// unresolved tag is skipped too, but because it could not be read, and that stays an error.
+func withheld(d regdrift.TagDrift) bool {
+	return d.Result == regdrift.ResultSkipped && d.State != regdrift.StateUnresolved
+}
+
+// tagMessageClass styles a tag row's message: a muted note when the action was withheld, so
+// that red is left for what went wrong.
+func tagMessageClass(d regdrift.TagDrift) string {
+	if withheld(d) {
+		return "note"
+	}
+	return "error"
+}
+
 // utc formats t in the project's one timestamp form.
 func utc(t time.Time) string {
 	if t.IsZero() {

@@ -2,6 +2,8 @@ package views_test
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +132,64 @@ func checkRunRows(t *testing.T, doc *viewtest.Doc, want []runRow) {
 		if got != want[i] {
 			t.Errorf("run row %d:\n got %+v\nwant %+v", i, got, want[i])
 		}
+	}
+}
+
+// TestTagTable_WithheldIsANote checks that the reason a deliberately skipped action gives reads
+// as a note, while a failed action and an unresolved tag (skipped too, but because it could
+// not be read) stay errors.
+func TestTagTable_WithheldIsANote(t *testing.T) {
+	const name = "team/ci"
+	row := func(d regdrift.TagDrift) *regdrift.TagRow {
+		return &regdrift.TagRow{RunID: 7, Repository: name, TagDrift: d}
+	}
+	const withheldMsg = "the primary lists no tags in this repository: deletions withheld"
+	p := views.RepositoryPage{
+		Layout: layout(name),
+		Repo:   &regdrift.RepoSummary{Name: name, Status: regdrift.RepoError, RunID: 7},
+		Tags: []*regdrift.TagRow{
+			row(regdrift.TagDrift{Tag: "old", State: regdrift.StateOnlyOnSecondary,
+				Secondary: regdrift.Manifest{Digest: digest("2"), MediaType: ociManifest},
+				Action:    regdrift.ActionDelete, Result: regdrift.ResultSkipped,
+				Error: withheldMsg}),
+			row(regdrift.TagDrift{Tag: "v2", State: regdrift.StateStale,
+				Primary:   regdrift.Manifest{Digest: digest("e"), MediaType: ociManifest},
+				Secondary: regdrift.Manifest{Digest: digest("f"), MediaType: ociManifest},
+				Action:    regdrift.ActionCopy, Result: regdrift.ResultFailed,
+				Error: "copy: secondary answered 500"}),
+			row(regdrift.TagDrift{Tag: "v0", State: regdrift.StateUnresolved,
+				Action: regdrift.ActionNone, Result: regdrift.ResultSkipped,
+				Error: "secondary: HEAD manifest: 429 too many requests"}),
+			row(regdrift.TagDrift{Tag: "latest", State: regdrift.StateInSync,
+				Primary:   regdrift.Manifest{Digest: digest("3"), MediaType: ociIndex},
+				Secondary: regdrift.Manifest{Digest: digest("3"), MediaType: ociIndex}}),
+		},
+		Now: now,
+	}
+	doc := render(t, views.Repository(p))
+
+	type cell struct{ class, text string }
+	want := map[string]cell{
+		"old":    {"msg note", "withheld: " + withheldMsg},
+		"v2":     {"error msg", "copy: secondary answered 500"},
+		"v0":     {"error msg", "secondary: HEAD manifest: 429 too many requests"},
+		"latest": {"error", ""},
+	}
+	rows := doc.All("tag-row")
+	if len(rows) != len(want) {
+		t.Fatalf("tag rows: got %d, want %d", len(rows), len(want))
+	}
+	got := map[string]cell{}
+	for _, r := range rows {
+		c := viewtest.OneIn(t, r, "tag-error")
+		classes := strings.Fields(attrOf(c, "class"))
+		slices.Sort(classes)
+		got[attrOf(r, "data-tag")] = cell{strings.Join(classes, " "), viewtest.Text(c)}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tag messages:\n got %+v\nwant %+v", got, want)
+	}
+	if got["old"].class == got["v2"].class {
+		t.Errorf("a withheld and a failed action share the class %q", got["old"].class)
 	}
 }

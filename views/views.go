@@ -25,6 +25,7 @@ const (
 type Layout struct {
 	Title    string
 	StyleURL string // cache-busted URL path of the stylesheet
+	IconURL  string // cache-busted URL path of the site icon; none is linked when empty
 	Section  Section
 	// Refresh reloads the page every two seconds, while a run goes on.
 	Refresh bool

@@ -40,7 +40,8 @@ func render(t *testing.T, c templ.Component) *viewtest.Doc {
 }
 
 func layout(title string) views.Layout {
-	return views.Layout{Title: title, StyleURL: "/static/style.0123abcd.css"}
+	return views.Layout{Title: title, StyleURL: "/static/style.0123abcd.css",
+		IconURL: "/static/icon.4567cdef.svg"}
 }
 
 var attrOf = viewtest.Attr

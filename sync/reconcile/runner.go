@@ -69,9 +69,24 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 		defer r.forget(run.ID, a)
 		if _, err := r.engine.Run(r.base, run, a.cancel); err != nil {
 			r.log.Error("run could not be recorded", "run_id", run.ID, "err", err)
+			r.markFailed(run, err)
 		}
 	})
 	return &queued, nil
+}
+
+// markFailed makes one last attempt to record that run ended in failure, so that it does not
+// stay queued or running for ever when the store failed only for a moment.
+func (r *Runner) markFailed(run *regdrift.Run, cause error) {
+	if run.FinishedAt == nil {
+		now := r.engine.now()
+		run.FinishedAt = &now
+	}
+	run.Status, run.Outcome = regdrift.RunFailed, regdrift.OutcomeError
+	run.Error = joinMsg(run.Error, "recording the run failed: "+cause.Error())
+	if err := r.store.UpdateRun(context.Background(), run); err != nil {
+		r.log.Error("record failed run", "run_id", run.ID, "err", err)
+	}
 }
 
 func (r *Runner) forget(id int64, a *activeRun) {
