@@ -143,7 +143,7 @@ func TestTagTable_WithheldIsANote(t *testing.T) {
 	row := func(d regdrift.TagDrift) *regdrift.TagRow {
 		return &regdrift.TagRow{RunID: 7, Repository: name, TagDrift: d}
 	}
-	const withheldMsg = "the primary lists no tags in this repository: deletions withheld"
+	const withheldMsg = "the primary lists no tags in this repository"
 	p := views.RepositoryPage{
 		Layout: layout(name),
 		Repo:   &regdrift.RepoSummary{Name: name, Status: regdrift.RepoError, RunID: 7},

@@ -38,7 +38,7 @@ func Plan(tags []regdrift.TagDrift, opts PlanOptions) int {
 				t.Result, t.Error = regdrift.ResultSkipped, "orphan deletion is turned off"
 			case opts.PrimaryEmpty:
 				t.Result = regdrift.ResultSkipped
-				t.Error = "the primary lists no tags in this repository: deletions withheld"
+				t.Error = "the primary lists no tags in this repository"
 			default:
 				n++
 			}

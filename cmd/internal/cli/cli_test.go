@@ -121,7 +121,7 @@ func TestCheck_TableReport(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	for _, want := range []string{"geo/app", "stale", "only_on_secondary", "deletions withheld",
+	for _, want := range []string{"geo/app", "stale", "only_on_secondary", "primary lists no tags",
 		"outcome: drift"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
