@@ -130,7 +130,7 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 				}
 				mu.Lock()
 				results = append(results, res)
-				e.progress(ctx, run, results)
+				e.progress(ctx, run, res)
 				mu.Unlock()
 			}
 		})
@@ -181,12 +181,11 @@ func stopReason(ctx context.Context, cancel <-chan struct{}) string {
 	return "stopped"
 }
 
-// progress records how far the run has come. A failure to record progress is logged and the
-// run goes on: the final update carries the same figures.
-func (e *Engine) progress(ctx context.Context, run *regdrift.Run,
-	results []*regdrift.RepoResult) {
-	run.ReposDone = len(results)
-	run.Summary = Summarize(results)
+// progress adds one finished repository to the run's figures and records them. A failure to
+// record progress is logged and the run goes on: the final update carries the same figures.
+func (e *Engine) progress(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	run.ReposDone++
+	addResult(&run.Summary, res)
 	if err := e.store.UpdateRun(context.WithoutCancel(ctx), run); err != nil {
 		e.log.Warn("record progress", "run_id", run.ID, "err", err)
 	}

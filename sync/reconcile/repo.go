@@ -238,8 +238,11 @@ func (e *Engine) deepCheck(ctx context.Context, name string, tags []regdrift.Tag
 		if t.State != regdrift.StateInSync {
 			continue
 		}
-		v := verdicts[t.Secondary.Digest]
+		v, checked := verdicts[t.Secondary.Digest]
 		switch {
+		case !checked:
+			// Every in-sync digest is checked above; a gap must not pass for a match.
+			t.State, t.Error = regdrift.StateUnresolved, "deep check: not checked"
 		case v.err != nil:
 			t.State, t.Error = regdrift.StateUnresolved, "deep check: "+v.err.Error()
 		case len(v.missing) > 0:

@@ -7,18 +7,23 @@ import "github.com/regdrift/regdrift"
 func Summarize(results []*regdrift.RepoResult) regdrift.Summary {
 	var s regdrift.Summary
 	for _, r := range results {
-		s.Repositories++
-		s.Counts.Merge(r.Before)
-		s.Actions += r.Actions
-		s.FailedActions += r.Failed
-		s.SkippedActions += r.Skipped
-		if r.Error != "" {
-			s.Errors++
-		}
+		addResult(&s, r)
 	}
-	s.Tags = s.Counts.Total()
-	s.Errors += s.Unresolved + s.FailedActions
 	return s
+}
+
+// addResult adds one repository's result to s.
+func addResult(s *regdrift.Summary, r *regdrift.RepoResult) {
+	s.Repositories++
+	s.Counts.Merge(r.Before)
+	s.Tags += r.Before.Total()
+	s.Actions += r.Actions
+	s.FailedActions += r.Failed
+	s.SkippedActions += r.Skipped
+	s.Errors += r.Before.Unresolved + r.Failed
+	if r.Error != "" {
+		s.Errors++
+	}
 }
 
 // Outcome judges a finished run from its repositories: any error makes it an error, any drift
