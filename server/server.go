@@ -32,6 +32,8 @@ type Config struct {
 	Secondary string
 	// Now is the clock of relative times on the pages; nil means time.Now.
 	Now func() time.Time
+	// Webhooks configures the registry and CI webhooks; both are off by default.
+	Webhooks Webhooks
 }
 
 // Server is the HTTP handler of regdrift.
@@ -43,6 +45,7 @@ type Server struct {
 	primary   string
 	secondary string
 	now       func() time.Time
+	hooks     Webhooks
 	handler   http.Handler
 }
 
@@ -60,6 +63,7 @@ func New(cfg Config) *Server {
 		primary:   cfg.Primary,
 		secondary: cfg.Secondary,
 		now:       cfg.Now,
+		hooks:     cfg.Webhooks,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -97,6 +101,8 @@ func (s *Server) routes() http.Handler {
 		r.Post("/runs/{id}/cancel", s.apiCancelRun)
 		r.Get("/repositories", s.apiListRepositories)
 		r.Get("/repositories/*", s.apiGetRepository) // names hold slashes
+		r.Post("/webhooks/registry", s.registryWebhook)
+		r.Post("/webhooks/ci", s.ciWebhook)
 	})
 
 	r.Get("/", s.overviewPage)
