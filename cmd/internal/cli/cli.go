@@ -61,12 +61,15 @@ func Main(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stderr, "regdrift %s: unexpected arguments %q\n", cmd, fs.Args())
 		return exitError
 	}
-	if err := cfg.Validate(); err != nil {
+	err := cfg.Validate()
+	if cmd == "serve" {
+		err = errors.Join(err, cfg.Triggers.validate())
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "regdrift %s: %v\n", cmd, err)
 		return exitError
 	}
 	log := newLogger(cfg, stderr)
-	var err error
 	code := exitClean
 	switch cmd {
 	case "serve":

@@ -25,6 +25,8 @@ type Config struct {
 	Listen             string
 	LogLevel           slog.Level
 	LogFormat          string
+	// Triggers are the webhooks, schedules and drain of serve (triggers.go).
+	Triggers Triggers
 }
 
 // repoList is a repeatable --repo flag.
@@ -56,6 +58,7 @@ func (c *Config) flags(fs *flag.FlagSet, cmd string, getenv func(string) string)
 	case "serve":
 		fs.StringVar(&c.Listen, "listen", envOr(getenv, "REGDRIFT_LISTEN", "127.0.0.1:8080"),
 			"address to listen on (env REGDRIFT_LISTEN)")
+		c.Triggers.flags(fs, getenv)
 	}
 	if cmd == "reconcile" {
 		fs.BoolVar(&c.Execute, "execute", false,
