@@ -136,6 +136,7 @@ func noRepoMatchText(f regdrift.RepoFilter) string {
 const (
 	chartWidth  = 600
 	chartHeight = 120
+	chartSlots  = 15
 )
 
 func chartViewBox() string { return fmt.Sprintf("0 0 %d %d", chartWidth, chartHeight) }
@@ -159,7 +160,11 @@ func chartBars(runs []*regdrift.Run, now time.Time) []chartBar {
 	for _, r := range runs {
 		top = max(top, r.Summary.Drift()+r.Summary.Unresolved)
 	}
-	slot := float64(chartWidth) / float64(len(runs))
+	// Room for chartSlots bars at least, newest on the right, so a few runs do not make a
+	// few wide slabs.
+	slots := max(len(runs), chartSlots)
+	slot := float64(chartWidth) / float64(slots)
+	first := slots - len(runs)
 	scale := float64(chartHeight-4) / float64(top) // a little headroom
 	bars := make([]chartBar, 0, len(runs))
 	for i := range runs {
@@ -168,7 +173,7 @@ func chartBars(runs []*regdrift.Run, now time.Time) []chartBar {
 		uh, dh := float64(u)*scale, float64(d)*scale
 		bars = append(bars, chartBar{
 			Run: r, Drift: d, Unresolved: u,
-			X: num(float64(i)*slot + slot*0.15), W: num(slot * 0.7),
+			X: num(float64(first+i)*slot + slot*0.15), W: num(slot * 0.7),
 			UnresolvedY: num(chartHeight - uh), UnresolvedH: num(uh),
 			DriftY: num(chartHeight - uh - dh), DriftH: num(dh),
 			Title: fmt.Sprintf("Run #%d, %s (%s): %s drifting, %d unresolved", r.ID,
