@@ -193,7 +193,9 @@ func (db *DB) ListRunRepos(ctx context.Context, runID int64) ([]*regdrift.RepoRe
 	return repos, nil
 }
 
-// notableSQL is TagDrift.Notable as a condition on run_tags.
+// notableSQL is TagDrift.Notable as a condition on run_tags. The partial index
+// run_tags_notable (migration 0002) has the same condition, word for word, so that the
+// planner can use it.
 const notableSQL = `(state != 'in_sync' OR action NOT IN ('', 'none') OR result != ''
 	OR error != '' OR verified_state NOT IN ('', 'in_sync'))`
 

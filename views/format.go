@@ -308,3 +308,10 @@ func live(on bool, part string) templ.Attributes {
 	}
 	return templ.Attributes{"data-live": part}
 }
+
+// moreReposText says how many repositories of a run its page leaves out, and where they are.
+func moreReposText(p RunPage) string {
+	return fmt.Sprintf("The %d repositories above are the worst of %d; the other %d are "+
+		"listed by their tags below and on the overview.", len(p.Repos), p.AllRepos,
+		p.AllRepos-len(p.Repos))
+}

@@ -449,3 +449,31 @@ func stateWords(s regdrift.State) string {
 		regdrift.StateOnlyOnSecondary: "only on secondary", regdrift.StateInSync: "in sync",
 	}[s]
 }
+
+func TestRun_ManyRepositoriesWorstFirst(t *testing.T) {
+	run := &regdrift.Run{ID: 3, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone}
+	var repos []*regdrift.RepoResult
+	for i := range 150 {
+		repos = append(repos, &regdrift.RepoResult{Name: fmt.Sprintf("r%03d", i),
+			Status: regdrift.RepoInSync, Before: regdrift.Counts{InSync: 2}})
+	}
+	repos[120].Status, repos[7].Status = regdrift.RepoError, regdrift.RepoDrift
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #3"), run, repos, nil, 0,
+		views.TagView{}, now)))
+
+	rows := doc.All("run-repo-row")
+	if len(rows) != views.RunReposShown {
+		t.Fatalf("repository rows: got %d, want %d", len(rows), views.RunReposShown)
+	}
+	var first []string
+	for _, r := range rows[:3] {
+		first = append(first, attrOf(r, "data-repo"))
+	}
+	if got := strings.Join(first, " "); got != "r120 r007 r000" {
+		t.Errorf("first rows: got %q, want the error, the drift, then by name", got)
+	}
+	doc.CheckTexts(t, map[string]string{
+		"more-repos": "The 100 repositories above are the worst of 150; the other 50 are " +
+			"listed by their tags below and on the overview.",
+		"total-in_sync": "300 in sync"})
+}

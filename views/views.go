@@ -7,6 +7,8 @@
 package views
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/regdrift/regdrift"
@@ -96,8 +98,11 @@ type RunListPage struct {
 // View selects.
 type RunPage struct {
 	Layout
-	Run   *regdrift.Run
-	Repos []*regdrift.RepoResult
+	Run *regdrift.Run
+	// Repos are the run's repositories worst first, at most RunReposShown; AllRepos counts
+	// every one.
+	Repos    []*regdrift.RepoResult
+	AllRepos int
 	// Tags are the rows of the page View selects, in the store's order; Matched counts every
 	// row View selects.
 	Tags    []*regdrift.TagRow
@@ -157,12 +162,36 @@ func NewRunPage(l Layout, run *regdrift.Run, repos []*regdrift.RepoResult,
 	if view.State != "" || view.Result != "" {
 		view.All = false // one spelling per view, so that its link is marked as current
 	}
-	p := RunPage{Layout: l, Run: run, Repos: repos, Tags: tags, Matched: matched, View: view,
-		Now: now}
+	p := RunPage{Layout: l, Run: run, Tags: tags, Matched: matched, View: view, Now: now,
+		AllRepos: len(repos)}
 	for _, r := range repos {
 		p.TagCounts.Merge(r.Before)
 	}
+	p.Repos = worstFirst(repos, RunReposShown)
 	return p
+}
+
+// RunReposShown bounds the repositories a run page lists: a run over a whole registry may
+// cover ten thousand, most of them in sync.
+const RunReposShown = 100
+
+// worstFirst returns at most n of repos, errors first, then drift, then in sync, each by name.
+func worstFirst(repos []*regdrift.RepoResult, n int) []*regdrift.RepoResult {
+	rank := map[regdrift.RepoStatus]int{regdrift.RepoError: 0, regdrift.RepoDrift: 1}
+	rankOf := func(s regdrift.RepoStatus) int {
+		if r, ok := rank[s]; ok {
+			return r
+		}
+		return 2
+	}
+	out := slices.Clone(repos)
+	slices.SortStableFunc(out, func(a, b *regdrift.RepoResult) int {
+		if d := rankOf(a.Status) - rankOf(b.Status); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out[:min(n, len(out))]
 }
 
 // IsExecute reports whether the run acts, so that its counts before and after differ.
