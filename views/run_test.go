@@ -475,5 +475,5 @@ func TestRun_ManyRepositoriesWorstFirst(t *testing.T) {
 	doc.CheckTexts(t, map[string]string{
 		"more-repos": "The 100 repositories above are the worst of 150; the other 50 are " +
 			"listed by their tags below and on the overview.",
-		"total-in_sync": "300 in sync"})
+		"tag-count": "Showing 0 of 300 tags: those not in sync or acted on. show all 300 tags"})
 }
