@@ -64,6 +64,9 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
 	// ListRunRepos returns the repository results of a run, without their tags.
 	ListRunRepos(ctx context.Context, runID int64) ([]*RepoResult, error)
+	// WorstRunRepos returns at most limit repository results of a run, without their tags:
+	// errors first, then drift, then in sync, each by name.
+	WorstRunRepos(ctx context.Context, runID int64, limit int) ([]*RepoResult, error)
 	// ListRunTags returns the tag rows of a run that f selects, and how many it selects in
 	// all, whatever the page.
 	ListRunTags(ctx context.Context, runID int64, f TagFilter) ([]*TagRow, int, error)

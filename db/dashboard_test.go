@@ -273,3 +273,29 @@ func BenchmarkOverviewQueries(b *testing.B) {
 		})
 	}
 }
+
+func TestWorstRunRepos(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openDB(t)
+	runID := saveRepos(t, d, base,
+		regdrift.RepoResult{Name: "b-ok", Status: regdrift.RepoInSync},
+		regdrift.RepoResult{Name: "a-ok", Status: regdrift.RepoInSync},
+		regdrift.RepoResult{Name: "z-drift", Status: regdrift.RepoDrift},
+		regdrift.RepoResult{Name: "y-err", Status: regdrift.RepoError, Error: "401"},
+		regdrift.RepoResult{Name: "c-drift", Status: regdrift.RepoDrift})
+	names := func(limit int) string {
+		repos, err := d.WorstRunRepos(ctx, runID, limit)
+		if err != nil {
+			t.Fatalf("WorstRunRepos: %v", err)
+		}
+		var out []string
+		for _, r := range repos {
+			out = append(out, r.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	checkEqual(t, "all", names(0), "[y-err c-drift z-drift a-ok b-ok]")
+	checkEqual(t, "worst three", names(3), "[y-err c-drift z-drift]")
+	_, err := d.WorstRunRepos(ctx, runID+1, 3)
+	checkEqual(t, "unknown run", regdrift.IsNotFound(err), true)
+}

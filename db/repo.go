@@ -193,6 +193,29 @@ func (db *DB) ListRunRepos(ctx context.Context, runID int64) ([]*regdrift.RepoRe
 	return repos, nil
 }
 
+// WorstRunRepos returns at most limit repository results of a run, errors first, then drift,
+// then the rest, each by name. A limit of zero or less means no limit.
+func (db *DB) WorstRunRepos(ctx context.Context, runID int64,
+	limit int) ([]*regdrift.RepoResult, error) {
+	limit, _ = limitOffset(limit, 0)
+	var repos []*regdrift.RepoResult
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		if err := checkRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		var err error
+		repos, err = queryAll(ctx, tx, scanRepo, `SELECT `+repoColumns+` FROM run_repos
+			WHERE run_id = ?
+			ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'drift' THEN 1 ELSE 2 END, name
+			LIMIT ?`, runID, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list worst repositories of run %d: %w", runID, err)
+	}
+	return repos, nil
+}
+
 // notableSQL is TagDrift.Notable as a condition on run_tags. The partial index
 // run_tags_notable (migration 0002) has the same condition, word for word, so that the
 // planner can use it.

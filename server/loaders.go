@@ -154,17 +154,17 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 	}, nil
 }
 
-// loadRunPage gathers a run page: the run, its repositories and the page of tag rows view
-// selects.
-//
-// TODO: it reads every repository result of the run to count its tags and pick the worst
-// hundred; over 10,000 repositories that is most of the page's 60-90 ms. The run's summary
-// holds the counts already; a worst-first page from the store would read a hundred rows.
+// loadRunPage gathers a run page: the run, its worst repositories and the page of tag rows
+// view selects.
 func (s *Server) loadRunPage(ctx context.Context, id int64, view views.TagView) (views.RunPage,
 	error) {
-	run, repos, err := s.loadRun(ctx, id)
+	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return views.RunPage{}, err
+		return views.RunPage{}, notFoundAs(err, "run %d not found", id)
+	}
+	repos, err := s.store.WorstRunRepos(ctx, id, views.RunReposShown)
+	if err != nil {
+		return views.RunPage{}, notFoundAs(err, "run %d not found", id)
 	}
 	tags, matched, err := s.loadRunTags(ctx, id, view.Filter())
 	if err != nil {

@@ -7,8 +7,6 @@
 package views
 
 import (
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/regdrift/regdrift"
@@ -100,7 +98,7 @@ type RunPage struct {
 	Layout
 	Run *regdrift.Run
 	// Repos are the run's repositories worst first, at most RunReposShown; AllRepos counts
-	// every one.
+	// every one the run has handled.
 	Repos    []*regdrift.RepoResult
 	AllRepos int
 	// Tags are the rows of the page View selects, in the store's order; Matched counts every
@@ -108,7 +106,8 @@ type RunPage struct {
 	Tags    []*regdrift.TagRow
 	Matched int
 	View    TagView
-	// TagCounts counts every tag row of the run by state, whatever View shows.
+	// TagCounts counts every tag row of the run by state, whatever View shows: the run's
+	// summary.
 	TagCounts regdrift.Counts
 	Now       time.Time
 }
@@ -154,45 +153,21 @@ func (v TagView) first() TagView {
 	return v
 }
 
-// NewRunPage builds the page of run from its repository results and the page of tag rows view
-// selects, matched in all. The counts of all rows come from the repositories' results, which
-// are stored with their rows, so that no page needs every row to count them.
-func NewRunPage(l Layout, run *regdrift.Run, repos []*regdrift.RepoResult,
+// NewRunPage builds the page of run from the worst of its repository results and the page of
+// tag rows view selects, matched in all. The counts of all rows come from the run's summary,
+// which adds up every repository's, so that no page needs every row to count them.
+func NewRunPage(l Layout, run *regdrift.Run, worst []*regdrift.RepoResult,
 	tags []*regdrift.TagRow, matched int, view TagView, now time.Time) RunPage {
 	if view.State != "" || view.Result != "" {
 		view.All = false // one spelling per view, so that its link is marked as current
 	}
-	p := RunPage{Layout: l, Run: run, Tags: tags, Matched: matched, View: view, Now: now,
-		AllRepos: len(repos)}
-	for _, r := range repos {
-		p.TagCounts.Merge(r.Before)
-	}
-	p.Repos = worstFirst(repos, RunReposShown)
-	return p
+	return RunPage{Layout: l, Run: run, Repos: worst, AllRepos: run.Summary.Repositories,
+		Tags: tags, Matched: matched, View: view, TagCounts: run.Summary.Counts, Now: now}
 }
 
 // RunReposShown bounds the repositories a run page lists: a run over a whole registry may
 // cover ten thousand, most of them in sync.
 const RunReposShown = 100
-
-// worstFirst returns at most n of repos, errors first, then drift, then in sync, each by name.
-func worstFirst(repos []*regdrift.RepoResult, n int) []*regdrift.RepoResult {
-	rank := map[regdrift.RepoStatus]int{regdrift.RepoError: 0, regdrift.RepoDrift: 1}
-	rankOf := func(s regdrift.RepoStatus) int {
-		if r, ok := rank[s]; ok {
-			return r
-		}
-		return 2
-	}
-	out := slices.Clone(repos)
-	slices.SortStableFunc(out, func(a, b *regdrift.RepoResult) int {
-		if d := rankOf(a.Status) - rankOf(b.Status); d != 0 {
-			return d
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-	return out[:min(n, len(out))]
-}
 
 // IsExecute reports whether the run acts, so that its counts before and after differ.
 func (p RunPage) IsExecute() bool { return p.Run.Mode == regdrift.ModeExecute }
