@@ -40,6 +40,16 @@ func newEnv(t *testing.T) *env {
 func newEnvWith(t *testing.T, fill func(primaryHost, secondaryHost string) error,
 	cfg reconcile.Config) *env {
 	t.Helper()
+	return newEnvOpts(t, fill, cfg, registry.Options{
+		// Keep regclient's own backoff short, so injected faults end the test quickly.
+		RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+	})
+}
+
+// newEnvOpts is newEnvWith with the registry clients built with opts.
+func newEnvOpts(t *testing.T, fill func(primaryHost, secondaryHost string) error,
+	cfg reconcile.Config, opts registry.Options) *env {
+	t.Helper()
 	ctx := t.Context()
 	e := &env{pReg: dist2.New(t), sReg: dist2.New(t)}
 	if err := fill(e.pReg.Host, e.sReg.Host); err != nil {
@@ -53,12 +63,9 @@ func newEnvWith(t *testing.T, fill func(primaryHost, secondaryHost string) error
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
+	opts.Logger, opts.Concurrency = testLogger(), 8
 	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
-		registry.Config{URL: e.secondary.URL}, registry.Options{
-			Logger: testLogger(), Concurrency: 8,
-			// Keep regclient's own backoff short, so injected faults end the test quickly.
-			RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		})
+		registry.Config{URL: e.secondary.URL}, opts)
 	if err != nil {
 		t.Fatalf("registry pair: %v", err)
 	}

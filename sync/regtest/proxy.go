@@ -3,6 +3,8 @@ package regtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"maps"
 	"net/http"
 	"net/http/httputil"
@@ -131,6 +133,8 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 			}
 			return m(r)
 		},
+		// A body cut on purpose (ResetMidBody) is not news.
+		ErrorLog: log.New(io.Discard, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, http.StatusBadGateway, "proxy: "+err.Error())
 		},
