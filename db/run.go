@@ -17,7 +17,8 @@ const (
 	runFields = `mode, "trigger", scope, deep, no_delete, status, outcome, error,
 	created_at, started_at, finished_at, repos_total, repos_done,
 	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
-	unresolved, actions, failed_actions, skipped_actions, errors`
+	unresolved, actions, failed_actions, skipped_actions, errors,
+	allow_mass_delete, guard, held_back`
 	runColumns = `id, ` + runFields
 )
 
@@ -30,16 +31,22 @@ func (db *DB) CreateRun(ctx context.Context, run *regdrift.Run) error {
 	}
 	created := db.now()
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("create run: encode guard: %w", err)
+	}
 
 	var id int64
 	err = db.write.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			?, ?, ?)
 		RETURNING id`,
 		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
 		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
+		run.AllowMassDelete, string(guard), s.HeldBack,
 	).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("create run: %w", err)
@@ -52,17 +59,22 @@ func (db *DB) CreateRun(ctx context.Context, run *regdrift.Run) error {
 // of run. Its mode, trigger, scope, options and creation time stay as they were stored.
 func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("update run %d: encode guard: %w", run.ID, err)
+	}
 	res, err := db.write.ExecContext(ctx, `UPDATE runs SET
 			status = ?, outcome = ?, error = ?, started_at = ?, finished_at = ?,
 			repos_total = ?, repos_done = ?, repositories = ?, tags = ?, in_sync = ?,
 			only_on_primary = ?, only_on_secondary = ?, stale = ?, broken = ?,
-			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?
+			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?,
+			guard = ?, held_back = ?
 		WHERE id = ?`,
 		run.Status, run.Outcome, run.Error, formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
-		run.ID)
+		string(guard), s.HeldBack, run.ID)
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", run.ID, err)
 	}
@@ -198,6 +210,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	var (
 		run               regdrift.Run
 		scope, created    string
+		guard             string
 		started, finished sql.NullString
 		s                 = &run.Summary
 	)
@@ -205,7 +218,8 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		&run.Status, &run.Outcome, &run.Error, &created, &started, &finished,
 		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
 		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
-		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors)
+		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors,
+		&run.AllowMassDelete, &guard, &s.HeldBack)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +230,9 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	}
 	if len(run.Scope) == 0 {
 		run.Scope = nil
+	}
+	if err := json.Unmarshal([]byte(guard), &run.Guard); err != nil {
+		return nil, fmt.Errorf("run %d: decode guard: %w", run.ID, err)
 	}
 	if run.CreatedAt, err = parseTime(created); err != nil {
 		return nil, fmt.Errorf("run %d: %w", run.ID, err)

@@ -23,6 +23,8 @@ type Engine struct {
 
 	// workers bounds the tags resolved, checked or acted on at once on each registry.
 	workers int
+	// limits are the deletion guard's.
+	limits regdrift.DeleteLimits
 	// primarySem and secondarySem bound the requests in flight to each registry across all
 	// the repositories a run handles at once.
 	primarySem   chan struct{}
@@ -37,6 +39,8 @@ type Config struct {
 	Store       regdrift.Store
 	Logger      *slog.Logger
 	Concurrency int
+	// DeleteLimits are the deletion guard's; zero values take the defaults.
+	DeleteLimits regdrift.DeleteLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -59,6 +63,7 @@ func New(c Config) *Engine {
 		log:          c.Logger,
 		now:          func() time.Time { return c.Now().UTC() },
 		workers:      c.Concurrency,
+		limits:       c.DeleteLimits.WithDefaults(),
 		primarySem:   make(chan struct{}, c.Concurrency),
 		secondarySem: make(chan struct{}, c.Concurrency),
 		locks:        repoLocks{held: map[string]chan struct{}{}},
@@ -89,15 +94,18 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 		return nil, e.finish(ctx, run, nil, regdrift.RunFailed, err.Error())
 	}
 	run.ReposTotal = len(names)
+	run.Guard = regdrift.Guard{Limits: e.limits}
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record repositories of run %d: %w", run.ID, err)
 	}
 
-	results, stopped := e.runRepos(ctx, run, names, cancel)
+	budget := e.budget(ctx, run, names)
+	results, stopped := e.runRepos(ctx, run, names, budget, cancel)
 	status, msg := regdrift.RunDone, ""
 	if stopped != "" {
 		status, msg = regdrift.RunCanceled, stopped
 	}
+	run.Guard = guardReport(e.limits, results, budget.tripped())
 	if err := e.finish(ctx, run, results, status, msg); err != nil {
 		return results, err
 	}
@@ -112,7 +120,7 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 // order. When the run is canceled or ctx ends, repositories not yet started (including those
 // waiting for another run to let go of them) are left out, and the reason is returned.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
-	cancel <-chan struct{}) ([]*regdrift.RepoResult, string) {
+	budget *runBudget, cancel <-chan struct{}) ([]*regdrift.RepoResult, string) {
 	stop, release := stopContext(ctx, cancel)
 	defer release()
 	var (
@@ -124,7 +132,7 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, stop, run, name)
+				res := e.repo(ctx, stop, run, budget, name)
 				if res == nil {
 					continue // stopped before it started
 				}

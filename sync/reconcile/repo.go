@@ -15,7 +15,7 @@ import (
 // ends up in the result; none is returned, so the run goes on with the other repositories.
 // It returns nil when stop ended before the repository was started: waiting for another run
 // to let go of it does not count as a start.
-func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
+func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runBudget,
 	name string) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	if err := regdrift.ValidateRepoName(name); err != nil {
@@ -32,7 +32,7 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 
 	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
 	rec := context.WithoutCancel(ctx)
-	e.check(ctx, run, res)
+	e.check(ctx, run, budget, res)
 	// A plan that could not be recorded is not carried out: its trace would be lost.
 	if !e.save(rec, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
 		return res
@@ -43,7 +43,8 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 }
 
 // check observes the repository and plans what would bring the secondary in line.
-func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget,
+	res *regdrift.RepoResult) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
 	if run.Deep {
@@ -56,8 +57,18 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.Rep
 		// repository in sync. (A catalog may list a repository whose tags are all gone.)
 		res.Error = "repository not found on either registry"
 	}
-	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
-		PrimaryEmpty: obs.primaryEmpty})
+	opts := PlanOptions{NoDelete: run.NoDelete, PrimaryEmpty: obs.primaryEmpty,
+		SecondaryTags: obs.secondaryTags, Limits: e.limits,
+		AllowMassDelete: run.AllowMassDelete}
+	p := Plan(res.Tags, opts)
+	if hold := budget.reserve(p.Deletes); hold != "" {
+		opts.HoldDeletes = hold
+		p = Plan(res.Tags, opts)
+	}
+	res.Actions, res.HeldBack = p.Actions, p.HeldBack
+	if p.Guard != "" {
+		res.Error = joinMsg(res.Error, p.Guard)
+	}
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
@@ -148,6 +159,8 @@ type observation struct {
 	// primaryEmpty is true when the primary listed the repository without error and found
 	// no tag in it.
 	primaryEmpty bool
+	// secondaryTags is the number of tags the secondary listed.
+	secondaryTags int
 	// unknown is true when neither registry knows the repository.
 	unknown bool
 }
@@ -178,8 +191,9 @@ func (e *Engine) observe(ctx context.Context, name string, deep bool) observatio
 	}
 	return observation{
 		tags: tags, primaryErr: p.Err, secondaryErr: s.Err,
-		primaryEmpty: p.Err == nil && len(p.Tags) == 0,
-		unknown:      p.Err == nil && s.Err == nil && !pFound && !sFound,
+		primaryEmpty:  p.Err == nil && len(p.Tags) == 0,
+		secondaryTags: len(s.Tags),
+		unknown:       p.Err == nil && s.Err == nil && !pFound && !sFound,
 	}
 }
 

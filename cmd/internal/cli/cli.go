@@ -108,7 +108,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	engine := reconcile.New(reconcile.Config{
 		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: log,
-		Concurrency: cfg.Concurrency,
+		Concurrency: cfg.Concurrency, DeleteLimits: cfg.DeleteLimits,
 	})
 	return &app{store: store, engine: engine}, nil
 }
@@ -128,7 +128,8 @@ func check(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	defer a.close(log)
 	run := &regdrift.Run{
 		Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI, Scope: cfg.Repos,
-		Deep: cfg.Deep, NoDelete: cfg.NoDelete, Status: regdrift.RunQueued,
+		Deep: cfg.Deep, NoDelete: cfg.NoDelete, AllowMassDelete: cfg.AllowMassDelete,
+		Status: regdrift.RunQueued,
 	}
 	if cfg.Execute {
 		run.Mode = regdrift.ModeExecute

@@ -22,6 +22,8 @@ type Config struct {
 	Format             string
 	Execute            bool
 	NoDelete           bool
+	AllowMassDelete    bool
+	DeleteLimits       regdrift.DeleteLimits
 	Listen             string
 	LogLevel           slog.Level
 	LogFormat          string
@@ -49,10 +51,20 @@ func (c *Config) flags(fs *flag.FlagSet, cmd string, getenv func(string) string)
 		"SQLite database file (env REGDRIFT_DB)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	d := regdrift.DefaultDeleteLimits()
+	fs.Float64Var(&c.DeleteLimits.RepoShare, "guard-repo-share", d.RepoShare,
+		"deletion guard: a repository where a run would delete more than this share of its "+
+			"tags on the secondary, and more than --guard-repo-min, deletes nothing")
+	fs.IntVar(&c.DeleteLimits.RepoMin, "guard-repo-min", d.RepoMin,
+		"deletion guard: the number of deletions in a repository that may pass as routine")
+	fs.IntVar(&c.DeleteLimits.RunMax, "guard-run-max", d.RunMax,
+		"deletion guard: a run that would delete more tags than this deletes none")
 	switch cmd {
 	case "check", "reconcile":
 		fs.StringVar(&c.Format, "format", "table", "output: table or json")
 		fs.BoolVar(&c.NoDelete, "no-delete", false, "keep orphan tags on the secondary")
+		fs.BoolVar(&c.AllowMassDelete, "allow-mass-delete", false,
+			"turn the deletion guard off for this run")
 	case "serve":
 		fs.StringVar(&c.Listen, "listen", envOr(getenv, "REGDRIFT_LISTEN", "127.0.0.1:8080"),
 			"address to listen on (env REGDRIFT_LISTEN)")
@@ -109,6 +121,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if err := c.DeleteLimits.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--guard-*: %w", err))
 	}
 	if c.DBPath == "" {
 		errs = append(errs, errors.New("--db must name a file"))
