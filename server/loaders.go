@@ -67,7 +67,7 @@ func (s *Server) loadOverview(ctx context.Context) (views.OverviewPage, error) {
 		return views.OverviewPage{}, err
 	}
 	p := views.OverviewPage{
-		Layout:    s.layout("Overview", views.SectionOverview),
+		Layout:    s.layout(ctx, "Overview", views.SectionOverview),
 		Primary:   s.primary,
 		Secondary: s.secondary,
 		Repos:     repos,
@@ -90,7 +90,7 @@ func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.Rep
 		return views.RepositoryPage{}, err
 	}
 	return views.RepositoryPage{
-		Layout: s.layout(name, views.SectionOverview),
+		Layout: s.layout(ctx, name, views.SectionOverview),
 		Repo:   repo,
 		Tags:   tags,
 		Runs:   runs,
@@ -105,7 +105,7 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 		return views.RunListPage{}, err
 	}
 	return views.RunListPage{
-		Layout: s.layout("Runs", views.SectionRuns),
+		Layout: s.layout(ctx, "Runs", views.SectionRuns),
 		Runs:   runs,
 		Total:  total,
 		Offset: f.Offset,
@@ -126,7 +126,7 @@ func (s *Server) loadRunPage(ctx context.Context, id int64, view views.TagView) 
 	if err != nil {
 		return views.RunPage{}, err
 	}
-	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
+	l := s.layout(ctx, fmt.Sprintf("Run #%d", id), views.SectionRuns)
 	l.Refresh = !run.Status.Finished()
 	return views.NewRunPage(l, run, repos, tags, view, s.now()), nil
 }
@@ -137,6 +137,6 @@ func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.Con
 	if err != nil {
 		return views.ConfirmPage{}, err
 	}
-	l := s.layout("Confirm execute", views.SectionOverview)
+	l := s.layout(ctx, "Confirm execute", views.SectionOverview)
 	return views.NewConfirmPage(l, scope, known, s.now()), nil
 }

@@ -22,6 +22,8 @@ const (
 	keyBytes     = "bytes"
 	keyDuration  = "duration"
 	keyError     = "error"
+	keyToken     = "token_name" // the name of a token, never its secret
+	keyRole      = "role"
 )
 
 // headerRequestID carries the request id in both directions.

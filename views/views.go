@@ -29,6 +29,27 @@ type Layout struct {
 	Section  Section
 	// Refresh reloads the page every two seconds, while a run goes on.
 	Refresh bool
+	// Viewer is who looks at the page and what they may do; buttons they may not use are
+	// left out (the server refuses them anyway).
+	Viewer Viewer
+}
+
+// Viewer is what the person or program looking at a page may do.
+type Viewer struct {
+	// Name and Role name the token signed in with; both are empty when access control is
+	// off, and then there is nobody to sign out.
+	Name, Role string
+	DryRun     bool // may start dry runs
+	Execute    bool // may start executes
+	Cancel     bool // may cancel runs
+}
+
+// SignInPage asks for a token. Next is the path to go on to; Failed says the last token was
+// refused.
+type SignInPage struct {
+	Layout
+	Next   string
+	Failed bool
 }
 
 // OverviewPage is the start page: the latest drift of every repository.
