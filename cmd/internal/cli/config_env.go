@@ -34,6 +34,9 @@ func (s Secret) String() string {
 // GoString keeps %#v from printing the value.
 func (s Secret) GoString() string { return strconv.Quote(s.String()) }
 
+// MarshalText keeps JSON (slog's JSON handler included) from printing the value.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // LogValue keeps slog from printing the value.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 

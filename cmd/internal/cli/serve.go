@@ -101,10 +101,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 }
 
 // listen opens the server's address. Without tokens anyone who reaches the address may
-// execute, so it must be a loopback one unless --insecure-no-auth says otherwise. The address
-// the socket got is what is checked: ":8080" or a name that resolves elsewhere bind beyond
-// loopback whatever they look like.
+// execute, so it must be a loopback one unless --insecure-no-auth says otherwise. An address
+// that is plainly not loopback (":8080", "0.0.0.0:8080", "10.0.0.5:8080") is refused before
+// binding; for a host name, the address the socket got is what is checked.
 func listen(cfg Config, tokens int, log *slog.Logger) (net.Listener, error) {
+	guard := tokens == 0 && !cfg.InsecureNoAuth
+	if guard && !maybeLoopback(cfg.Listen) {
+		return nil, exposedError(cfg.Listen)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -113,21 +117,34 @@ func listen(cfg Config, tokens int, log *slog.Logger) (net.Listener, error) {
 		return ln, nil
 	}
 	tcp, _ := ln.Addr().(*net.TCPAddr)
-	loopback := tcp != nil && tcp.IP.IsLoopback()
 	switch {
-	case loopback:
+	case tcp != nil && tcp.IP.IsLoopback():
 		log.Warn("access control is off: no API token is configured, so the server listens "+
 			"on loopback only and every local user may execute", "listen", ln.Addr().String())
-	case cfg.InsecureNoAuth:
+	case !guard:
 		log.Warn("access control is off and the server listens beyond loopback "+
 			"(--insecure-no-auth): anyone who reaches it may execute", "listen", ln.Addr().String())
 	default:
 		if err := ln.Close(); err != nil {
 			log.Debug("close listener", "err", err)
 		}
-		return nil, fmt.Errorf("--listen %s is not a loopback address and no API token is "+
-			"configured: set tokens (REGDRIFT_TOKENS, REGDRIFT_TOKENS_FILE or tokens in the "+
-			"config file), or pass --insecure-no-auth", cfg.Listen)
+		return nil, exposedError(cfg.Listen)
 	}
 	return ln, nil
+}
+
+// maybeLoopback reports whether addr could bind to loopback: a loopback IP or a host name.
+func maybeLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || ip.IsLoopback()
+}
+
+func exposedError(addr string) error {
+	return fmt.Errorf("--listen %s is not a loopback address and no API token is configured: "+
+		"set tokens (REGDRIFT_TOKENS, REGDRIFT_TOKENS_FILE or tokens in the config file), or "+
+		"pass --insecure-no-auth", addr)
 }
