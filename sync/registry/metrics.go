@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -24,20 +25,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// countingTransport counts each request by the registry it goes to. It sits below the
-// read-only guard, so it counts what was really sent, and below regclient, so it counts
+// observingTransport counts each request by the registry it goes to and logs registry trouble
+// at Warn: no answer, 429 or a 5xx, which regclient may retry without a word. It sits below
+// the read-only guard, so it sees what was really sent, and below regclient, so it sees
 // retries, token fetches and every page of a listing.
-type countingTransport struct {
+type observingTransport struct {
 	roles   map[string]string // canonical address → primary or secondary
-	metrics *Metrics
+	metrics *Metrics          // nil counts nothing
+	log     *slog.Logger
 	next    http.RoundTripper
 }
 
-func newCountingTransport(pe, se Endpoint, m *Metrics, next http.RoundTripper) http.RoundTripper {
-	if m == nil {
-		return next
-	}
-	t := countingTransport{roles: map[string]string{}, metrics: m, next: next}
+func newObservingTransport(pe, se Endpoint, m *Metrics, log *slog.Logger,
+	next http.RoundTripper) http.RoundTripper {
+	t := observingTransport{roles: map[string]string{}, metrics: m, log: log, next: next}
 	for _, a := range se.addresses() {
 		t.roles[a] = "secondary"
 	}
@@ -47,16 +48,28 @@ func newCountingTransport(pe, se Endpoint, m *Metrics, next http.RoundTripper) h
 	return t
 }
 
-func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t observingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	role := t.roles[canonicalAddr(r.URL.Scheme, r.URL.Host)]
 	if role == "" {
 		role = "other"
 	}
 	resp, err := t.next.RoundTrip(r)
 	code := "error"
-	if err == nil {
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		// The caller gave up (a canceled run, a shutdown): not the registry's trouble.
+	case err != nil:
+		t.log.WarnContext(r.Context(), "registry request failed", "registry", role,
+			"method", r.Method, "path", r.URL.Path, "err", err)
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		code = strconv.Itoa(resp.StatusCode)
+		t.log.WarnContext(r.Context(), "registry answered with an error", "registry", role,
+			"method", r.Method, "path", r.URL.Path, "status", resp.StatusCode)
+	default:
 		code = strconv.Itoa(resp.StatusCode)
 	}
-	t.metrics.requests.WithLabelValues(role, r.Method, code).Inc()
+	if t.metrics != nil {
+		t.metrics.requests.WithLabelValues(role, r.Method, code).Inc()
+	}
 	return resp, err
 }

@@ -187,7 +187,7 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 		next = t
 	}
 	hc := &http.Client{Transport: newReadOnlyTransport(pe,
-		newCountingTransport(pe, se, opts.Metrics, next))}
+		newObservingTransport(pe, se, opts.Metrics, opts.Logger, next))}
 	var rcOpts []regclient.Opt
 	if opts.DockerCreds {
 		// First, so that credentials from the environment, set next, take precedence.

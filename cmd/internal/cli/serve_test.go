@@ -285,8 +285,16 @@ func TestServe_SecretsNeverShown(t *testing.T) {
 		t.Fatalf("run %+v, want done and in sync (the credentials reach both registries)", sr.run)
 	}
 	logs := sr.stderr.String()
-	if !strings.Contains(logs, `"level":"DEBUG"`) || !strings.Contains(logs, "run finished") {
-		t.Fatalf("the log has no debug lines or no run: %d bytes", len(logs))
+	// The levels the README promises: the run at Info with its counts, each tag at Debug.
+	for _, want := range []string{
+		`"level":"INFO","msg":"run started"`,
+		`"level":"INFO","msg":"run finished"`, `"actions":3`,
+		`"level":"DEBUG","msg":"tag checked"`, `"tag":"old","state":"only_on_secondary"`,
+		`"level":"DEBUG","msg":"repository checked"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s", want)
+		}
 	}
 	everything := map[string]string{"log": logs, "stdout": sr.stdout.String(),
 		"answers": strings.Join(sr.answers, "\n")}
