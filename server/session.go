@@ -121,9 +121,14 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, value 
 	})
 }
 
-// signInPage shows the sign-in form.
+// signInPage shows the sign-in form; without access control there is nothing to sign in to.
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	s.renderSignIn(w, r, http.StatusOK, localPath(r.URL.Query().Get("next")), false)
+	next := localPath(r.URL.Query().Get("next"))
+	if !s.authOn() {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	s.renderSignIn(w, r, http.StatusOK, next, false)
 }
 
 // signIn checks the token of the form and, when it is known, starts a session and goes on to
@@ -140,7 +145,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	t, ok := s.lookup(strings.TrimSpace(r.PostForm.Get("token")))
 	if !ok {
-		s.log.WarnContext(r.Context(), "sign-in refused", keyRequestID, requestID(r.Context()))
+		// The address, so that guessing shows in the log; never what was typed.
+		s.log.WarnContext(r.Context(), "sign-in refused", keyRequestID, requestID(r.Context()),
+			keyRemote, r.RemoteAddr)
 		s.renderSignIn(w, r, http.StatusUnauthorized, next, true)
 		return
 	}
