@@ -21,9 +21,6 @@ const (
 	adminToken    = "admin-0123456789abcdef0123456789ab"
 )
 
-var roleTokens = map[server.Role]string{server.RoleViewer: viewerToken,
-	server.RoleOperator: operatorToken, server.RoleAdmin: adminToken}
-
 // withTokens turns access control on with one token per role.
 func withTokens(c *server.Config) {
 	c.Tokens = []server.Token{

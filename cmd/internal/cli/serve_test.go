@@ -141,8 +141,6 @@ type secretRun struct {
 	served
 	secrets map[string]string // what → secret
 	answers []string          // every header and body the server sent
-	before  map[string]*dto.MetricFamily
-	after   map[string]*dto.MetricFamily
 	run     regdrift.Run
 }
 
