@@ -221,8 +221,8 @@ func roleToRun(m regdrift.Mode) Role {
 	return RoleOperator
 }
 
-// viewer says what the principal of ctx may do, so that pages show only what works.
-func viewer(ctx context.Context, authOn bool) views.Viewer {
+// viewerOf says what the principal of ctx may do, so that pages show only what works.
+func viewerOf(ctx context.Context, authOn bool) views.Viewer {
 	p := principalOf(ctx)
 	v := views.Viewer{
 		DryRun:  p.role >= RoleOperator,

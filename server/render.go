@@ -57,7 +57,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, body []byte) {
 // layout fills what every page shares, what the viewer may do included.
 func (s *Server) layout(ctx context.Context, title string, section views.Section) views.Layout {
 	return views.Layout{Title: title, StyleURL: static.StyleURL(), IconURL: static.IconURL(),
-		Section: section, Viewer: viewer(ctx, s.authOn())}
+		Section: section, Viewer: viewerOf(ctx, s.authOn())}
 }
 
 // runJSON is a run as the API serves it: the scope is [] rather than null.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regdrift/regdrift/server"
 )
@@ -180,4 +181,22 @@ func TestAuth_OffWithoutTokens(t *testing.T) {
 	if strings.Contains(body, `data-testid="sign-out"`) || !strings.Contains(body, "execute-all") {
 		t.Error("without tokens the overview shows a sign-out or hides the execute button")
 	}
+}
+
+func TestSignIn_SessionExpires(t *testing.T) {
+	clock := now
+	e := newEnv(t, withTokens, func(c *server.Config) {
+		c.SessionTTL = time.Hour
+		c.Now = func() time.Time { return clock }
+	})
+	c := sessionCookie(t, e.signIn(t, viewerToken, "/"))
+	if c.MaxAge != 3600 {
+		t.Errorf("cookie Max-Age %d, want 3600", c.MaxAge)
+	}
+	cookie := c.Name + "=" + c.Value
+	clock = now.Add(59 * time.Minute)
+	checkStatus(t, e.do(t, http.MethodGet, "/api/v1/runs", nil, "Cookie", cookie), http.StatusOK)
+	clock = now.Add(61 * time.Minute)
+	checkStatus(t, e.do(t, http.MethodGet, "/api/v1/runs", nil, "Cookie", cookie),
+		http.StatusUnauthorized)
 }
