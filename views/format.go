@@ -133,10 +133,27 @@ func scopeLabel(scope []string) string {
 
 // options lists a run's switches in words. Deep has a line of its own (contentCheck).
 func options(run *regdrift.Run) string {
+	var opts []string
 	if run.NoDelete {
-		return "no delete"
+		opts = append(opts, "no delete")
 	}
-	return "—"
+	if run.AllowMassDelete {
+		opts = append(opts, "deletion guard off")
+	}
+	if len(opts) == 0 {
+		return "—"
+	}
+	return strings.Join(opts, ", ")
+}
+
+// guardText says what the deletion guard held back and how to override it. The engine's note
+// has the numbers and the limits; a run recorded without one still gets the numbers.
+func guardText(g regdrift.Guard) string {
+	if g.Note != "" {
+		return g.Note
+	}
+	return fmt.Sprintf("deletion guard: %d of %d deletions held back in %d repositories; %s",
+		g.HeldBack, g.WouldDelete, g.Repositories, regdrift.OverrideHint)
 }
 
 // contentCheck says how far a run looked. Only a deep run can see that a tag is broken; a

@@ -101,8 +101,8 @@ func TestRun_FinishedExecute(t *testing.T) {
 		"run-error":            run.Error,
 		"summary-repositories": "2", "summary-tags": "6", "summary-actions": "4",
 		"summary-failed": "1", "summary-withheld": "2", "summary-errors": "3",
-		"withheld-hint": "deletions kept back by “delete nothing” or because the primary " +
-			"lists no tags",
+		"withheld-hint": "deletions kept back by “delete nothing”, by the deletion guard, " +
+			"or because the primary lists no tags",
 		"before-heading": "Found before acting", "after-heading": "After the execute",
 		"after-partial": "These counts cover the 1 of 2 repositories verified after acting; " +
 			"see the table below for the others.",
@@ -481,4 +481,33 @@ func summed(run *regdrift.Run, repos []*regdrift.RepoResult) *regdrift.Run {
 		r.Summary.Counts.Merge(x.Before)
 	}
 	return &r
+}
+
+func TestRun_GuardTripped(t *testing.T) {
+	finished := now.Add(-time.Minute)
+	guard := regdrift.Guard{Limits: regdrift.DefaultDeleteLimits(), Tripped: true,
+		WouldDelete: 40, HeldBack: 30, Repositories: 1,
+		Note: "deletion guard: 30 deletions held back in 1 repositories; " +
+			regdrift.OverrideHint}
+	run := &regdrift.Run{ID: 9, Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
+		Status: regdrift.RunDone, Outcome: regdrift.OutcomeDrift, Guard: guard,
+		AllowMassDelete: false, NoDelete: true, CreatedAt: finished, FinishedAt: &finished,
+		Summary: regdrift.Summary{Repositories: 1, Tags: 40, SkippedActions: 30, HeldBack: 30,
+			Counts: regdrift.Counts{OnlyOnSecondary: 40}}}
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	doc.CheckTexts(t, map[string]string{"guard-tripped": guard.Note,
+		"run-options": "no delete", "summary-withheld": "30"})
+	if got := viewtest.Text(doc.One(t, "withheld-hint")); !strings.Contains(got,
+		"deletion guard") {
+		t.Errorf("withheld hint %q does not name the deletion guard", got)
+	}
+
+	run.Guard, run.AllowMassDelete, run.NoDelete = regdrift.Guard{}, true, false
+	doc = render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	if n := len(doc.All("guard-tripped")); n != 0 {
+		t.Errorf("guard note shown on a run it did not trip")
+	}
+	doc.CheckTexts(t, map[string]string{"run-options": "deletion guard off"})
 }

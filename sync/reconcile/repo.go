@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -72,6 +73,24 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
+	e.logCheck(ctx, run, res)
+}
+
+// logCheck writes what a check found, per tag, at Debug: the detail an operator asks for when
+// a count looks wrong, too much for every run's log.
+func (e *Engine) logCheck(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	if !e.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	log := e.log.With("run_id", run.ID, "repository", res.Name)
+	for _, t := range res.Tags {
+		log.DebugContext(ctx, "tag checked", "tag", t.Tag, "state", t.State,
+			"primary_digest", t.Primary.Digest, "secondary_digest", t.Secondary.Digest,
+			"action", t.Action, "result", t.Result, "err", t.Error)
+	}
+	log.DebugContext(ctx, "repository checked", "status", res.Status, "tags", len(res.Tags),
+		"drift", res.Before.Drift(), "actions", res.Actions, "skipped_actions", res.Skipped,
+		"err", res.Error)
 }
 
 // reconcile carries out the plan and checks the repository again.
