@@ -353,17 +353,6 @@ func TestRun_TagFilterLinks(t *testing.T) {
 	}
 }
 
-// inSyncRows returns n in-sync tags of one repository that nothing was done about.
-func inSyncRows(n int) []*regdrift.TagRow {
-	var rows []*regdrift.TagRow
-	for i := range n {
-		rows = append(rows, &regdrift.TagRow{Repository: "base", TagDrift: regdrift.TagDrift{
-			Tag: fmt.Sprintf("1.%d", i), State: regdrift.StateInSync,
-			Action: regdrift.ActionNone}})
-	}
-	return rows
-}
-
 // runRepoRow is what a row of a run's repository table shows.
 type runRepoRow struct{ name, status, before, after, actions, failed, withheld, err string }
 

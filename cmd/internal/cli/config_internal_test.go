@@ -35,10 +35,14 @@ listen: 127.0.0.1:9999
 log_level: debug
 repositories: [a, b]
 session_ttl: 30m
+guard_repo_min: 20
+guard_run_max: 900
 `)
 	env := map[string]string{"REGDRIFT_DB": "env.db", "REGDRIFT_CONCURRENCY": "4",
-		"REGDRIFT_SECONDARY_USERNAME": "from-env", "REGDRIFT_NO_DELETE": "true"}
-	cfg, err := loadConfig("serve", []string{"--config", file, "--concurrency", "5"},
+		"REGDRIFT_SECONDARY_USERNAME": "from-env", "REGDRIFT_NO_DELETE": "true",
+		"REGDRIFT_GUARD_REPO_SHARE": "0.25", "REGDRIFT_GUARD_RUN_MAX": "700"}
+	cfg, err := loadConfig("serve", []string{"--config", file, "--concurrency", "5",
+		"--guard-run-max", "600"},
 		envOf(env), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +58,9 @@ session_ttl: 30m
 	want.Repos = []string{"a", "b"}      // file
 	want.SessionTTL = 30 * time.Minute   // file
 	want.NoDelete = true                 // env over default
+	want.GuardRepoShare = 0.25           // env over default
+	want.GuardRepoMin = 20               // file over default
+	want.GuardRunMax = 600               // flag over env over file
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config\n got %+v\nwant %+v", cfg, want)
 	}
