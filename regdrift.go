@@ -85,6 +85,15 @@ const (
 	ModeExecute Mode = "execute"
 )
 
+// Valid reports whether r is a known result; ResultNone is one.
+func (r Result) Valid() bool {
+	switch r {
+	case ResultNone, ResultPlanned, ResultRunning, ResultOK, ResultFailed, ResultSkipped:
+		return true
+	}
+	return false
+}
+
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeDryRun || m == ModeExecute }
 
@@ -166,12 +175,25 @@ type TagDrift struct {
 	Secondary Manifest `json:"-"`
 	// Missing names the content the secondary lacks behind a matching digest (broken tags).
 	Missing []string `json:"missing"`
-	Action  Action   `json:"action"`
-	Result  Result   `json:"result"`
-	Error   string   `json:"error"`
+	// Platforms lists the platforms ("linux/amd64") an index or manifest list on the primary
+	// holds. Only a deep check reads them; empty otherwise.
+	Platforms []string `json:"platforms"`
+	Action    Action   `json:"action"`
+	Result    Result   `json:"result"`
+	Error     string   `json:"error"`
 	// Verified is the state the check after an execute found; empty when there was none.
 	// State stays what the run found before acting, so the row reads as a record of the run.
 	Verified State `json:"verified_state"`
+}
+
+// Notable reports whether a tag row says anything beyond "in sync, nothing done": another
+// state, an action, a result, an error, or a verification that found it otherwise. A run over
+// a healthy registry holds mostly rows that are not notable, which would bury the drift.
+func (t TagDrift) Notable() bool {
+	return t.State != StateInSync ||
+		(t.Action != "" && t.Action != ActionNone) ||
+		t.Result != ResultNone || t.Error != "" ||
+		(t.Verified != "" && t.Verified != StateInSync)
 }
 
 // Counts holds the number of tags in each state.
@@ -261,9 +283,11 @@ type RepoResult struct {
 	After   *Counts `json:"after"`
 	Actions int     `json:"actions"`
 	Failed  int     `json:"failed_actions"`
-	// Skipped counts the actions the plan holds but withheld (deletions kept by --no-delete
-	// or because the primary lists no tags).
-	Skipped   int        `json:"skipped_actions"`
+	// Skipped counts the actions the plan holds but withheld (deletions kept by --no-delete,
+	// because the primary lists no tags, or by the deletion guard).
+	Skipped int `json:"skipped_actions"`
+	// HeldBack counts the deletions the deletion guard held back; Error then says why.
+	HeldBack  int        `json:"held_back"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
 	// Finished is false while the repository's actions are still to be carried out (its plan
@@ -279,6 +303,8 @@ type Summary struct {
 	Actions        int `json:"actions"`
 	FailedActions  int `json:"failed_actions"`
 	SkippedActions int `json:"skipped_actions"`
+	// HeldBack counts the deletions the deletion guard held back (a part of SkippedActions).
+	HeldBack int `json:"held_back"`
 	// Errors counts what could not be read or done: unresolved tags, repositories whose
 	// listing failed and failed actions.
 	Errors int `json:"errors"`
@@ -286,12 +312,16 @@ type Summary struct {
 
 // Run is one check or reconcile over a set of repositories.
 type Run struct {
-	ID        int64     `json:"id"`
-	Mode      Mode      `json:"mode"`
-	Trigger   Trigger   `json:"trigger"`
-	Scope     []string  `json:"scope"` // empty means every repository
-	Deep      bool      `json:"deep"`
-	NoDelete  bool      `json:"no_delete"`
+	ID       int64    `json:"id"`
+	Mode     Mode     `json:"mode"`
+	Trigger  Trigger  `json:"trigger"`
+	Scope    []string `json:"scope"` // empty means every repository
+	Deep     bool     `json:"deep"`
+	NoDelete bool     `json:"no_delete"`
+	// AllowMassDelete turns the deletion guard off for this run.
+	AllowMassDelete bool `json:"allow_mass_delete"`
+	// Guard is what the deletion guard allowed and held back in this run.
+	Guard     Guard     `json:"guard"`
 	Status    RunStatus `json:"status"`
 	Outcome   Outcome   `json:"outcome"`
 	Error     string    `json:"error"`
@@ -316,7 +346,9 @@ type RunRequest struct {
 	Repositories []string `json:"repositories"`
 	Deep         bool     `json:"deep"`
 	NoDelete     bool     `json:"no_delete"`
-	Trigger      Trigger  `json:"-"`
+	// AllowMassDelete turns the deletion guard off for this one run.
+	AllowMassDelete bool    `json:"allow_mass_delete"`
+	Trigger         Trigger `json:"-"`
 	// Coalesce lets the request join a queued run of the same trigger, mode, scope and
 	// options instead of queueing another (a burst of webhooks, a schedule that outpaces runs).
 	Coalesce bool `json:"-"`
@@ -345,11 +377,88 @@ func (r *RunRequest) Validate() error {
 	return nil
 }
 
+// DeleteLimits say when a run is about to delete so much that it must stop and ask: a
+// primary that lists too little (a fault, a half-restored registry) looks exactly like a
+// primary whose tags were deleted, and a mirror emptied on such a guess is lost.
+type DeleteLimits struct {
+	// A repository trips the guard when a run would delete more than RepoShare of its tags
+	// on the secondary and more than RepoMin of them.
+	RepoShare float64 `json:"repo_share"`
+	RepoMin   int     `json:"repo_min"`
+	// A run trips the guard when it would delete more than RunMax tags in all.
+	RunMax int `json:"run_max"`
+}
+
+// DefaultDeleteLimits are the limits unless configured: more than half of a repository's tags
+// and more than 10 of them, or more than 500 tags in one run.
+func DefaultDeleteLimits() DeleteLimits {
+	return DeleteLimits{RepoShare: 0.5, RepoMin: 10, RunMax: 500}
+}
+
+// WithDefaults returns l with every unset (zero or negative) limit at its default.
+func (l DeleteLimits) WithDefaults() DeleteLimits {
+	d := DefaultDeleteLimits()
+	if l.RepoShare <= 0 || l.RepoShare > 1 {
+		l.RepoShare = d.RepoShare
+	}
+	if l.RepoMin <= 0 {
+		l.RepoMin = d.RepoMin
+	}
+	if l.RunMax <= 0 {
+		l.RunMax = d.RunMax
+	}
+	return l
+}
+
+// Validate checks limits an operator set.
+func (l DeleteLimits) Validate() error {
+	if l.RepoShare < 0 || l.RepoShare > 1 {
+		return Errorf(EINVALID, "repository share %g is not between 0 and 1", l.RepoShare)
+	}
+	if l.RepoMin < 0 || l.RunMax < 0 {
+		return Errorf(EINVALID, "deletion limits must not be negative")
+	}
+	return nil
+}
+
+// Guard is what the deletion guard did in one run.
+type Guard struct {
+	Limits DeleteLimits `json:"limits"`
+	// Tripped is true when the guard held back at least one deletion.
+	Tripped bool `json:"tripped"`
+	// RunTripped is true when the run as a whole would have deleted more than RunMax tags:
+	// then no repository deletes anything.
+	RunTripped bool `json:"run_tripped"`
+	// WouldDelete counts the deletions the run planned before the guard; HeldBack those it
+	// held back, in Repositories repositories.
+	WouldDelete  int `json:"would_delete"`
+	HeldBack     int `json:"held_back"`
+	Repositories int `json:"repositories"`
+	// Note says what tripped and how to override it; empty when nothing tripped.
+	Note string `json:"note"`
+}
+
+// OverrideHint tells an operator how to delete anyway, for one run.
+const OverrideHint = `to delete anyway, run once with --allow-mass-delete ` +
+	`(API: "allow_mass_delete": true)`
+
 // TagRow is a per-tag record of a run, as stored and served.
 type TagRow struct {
 	RunID      int64  `json:"run_id"`
 	Repository string `json:"repository"`
 	TagDrift
+}
+
+// RepoTotals adds up the latest results of every repository.
+type RepoTotals struct {
+	Repositories int `json:"repositories"`
+	InSync       int `json:"in_sync"`
+	Drift        int `json:"drift"`
+	Errors       int `json:"errors"`
+	// Tags counts the tags of every repository by state.
+	Tags Counts `json:"tags"`
+	// LastCheckedAt is when the most recent repository check ended; zero when none did.
+	LastCheckedAt time.Time `json:"last_checked_at"`
 }
 
 // RepoSummary is the latest known drift of one repository.

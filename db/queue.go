@@ -31,11 +31,11 @@ func (db *DB) QueueRun(ctx context.Context, run *regdrift.Run, join bool) (bool,
 				SET coalesced = coalesced + 1
 				WHERE id = (SELECT id FROM runs
 					WHERE status = ? AND "trigger" = ? AND mode = ? AND scope = ?
-						AND deep = ? AND no_delete = ?
+						AND deep = ? AND no_delete = ? AND allow_mass_delete = ?
 					ORDER BY id LIMIT 1)
 				RETURNING `+runColumns,
 				regdrift.RunQueued, run.Trigger, run.Mode, string(scope), run.Deep,
-				run.NoDelete))
+				run.NoDelete, run.AllowMassDelete))
 			switch {
 			case err == nil:
 				*run, joined = *twin, true

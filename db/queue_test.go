@@ -142,7 +142,7 @@ func TestSaveTagResult_AndFinishedRoundTrip(t *testing.T) {
 	if err := d.SaveTagResult(ctx, run.ID, "team/app", &tag); err != nil {
 		t.Fatalf("SaveTagResult: %v", err)
 	}
-	rows, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: "team/app"})
+	rows, _, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: "team/app"})
 	if err != nil {
 		t.Fatal(err)
 	}

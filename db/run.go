@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/regdrift/regdrift"
 )
@@ -16,7 +17,8 @@ const (
 	runFields = `mode, "trigger", scope, deep, no_delete, status, outcome, error,
 	created_at, started_at, finished_at, repos_total, repos_done,
 	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
-	unresolved, actions, failed_actions, skipped_actions, errors, interruptions, coalesced`
+	unresolved, actions, failed_actions, skipped_actions, errors,
+	allow_mass_delete, guard, held_back, interruptions, coalesced`
 	runColumns = `id, ` + runFields
 )
 
@@ -41,17 +43,22 @@ func (db *DB) insertRun(ctx context.Context, q rowQuerier, run *regdrift.Run) er
 	}
 	created := db.now()
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("encode guard: %w", err)
+	}
 
 	var id int64
 	err = q.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			?, ?, ?, ?, ?)
 		RETURNING id`,
 		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
 		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
-		run.Interruptions, run.Coalesced,
+		run.AllowMassDelete, string(guard), s.HeldBack, run.Interruptions, run.Coalesced,
 	).Scan(&id)
 	if err != nil {
 		return err
@@ -65,18 +72,22 @@ func (db *DB) insertRun(ctx context.Context, q rowQuerier, run *regdrift.Run) er
 // requests that joined it stay as they were stored.
 func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("update run %d: encode guard: %w", run.ID, err)
+	}
 	res, err := db.write.ExecContext(ctx, `UPDATE runs SET
 			status = ?, outcome = ?, error = ?, started_at = ?, finished_at = ?,
 			repos_total = ?, repos_done = ?, repositories = ?, tags = ?, in_sync = ?,
 			only_on_primary = ?, only_on_secondary = ?, stale = ?, broken = ?,
 			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?,
-			interruptions = ?
+			guard = ?, held_back = ?, interruptions = ?
 		WHERE id = ?`,
 		run.Status, run.Outcome, run.Error, formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
-		run.Interruptions, run.ID)
+		string(guard), s.HeldBack, run.Interruptions, run.ID)
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", run.ID, err)
 	}
@@ -127,27 +138,45 @@ func (db *DB) GetRun(ctx context.Context, id int64) (*regdrift.Run, error) {
 	return run, nil
 }
 
-// ListRuns returns runs newest first, paged by f, and the number of all runs. A limit of zero
-// or less means no limit.
+// ListRuns returns the runs f selects newest first, paged by f, and how many f selects in
+// all. A limit of zero or less means no limit.
 func (db *DB) ListRuns(ctx context.Context, f regdrift.RunFilter) ([]*regdrift.Run, int, error) {
 	limit, offset := limitOffset(f.Limit, f.Offset)
+	where, args := runWhere(f)
 	var (
 		runs  []*regdrift.Run
 		total int
 	)
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs`).Scan(&total); err != nil {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+where,
+			args...).Scan(&total)
+		if err != nil {
 			return err
 		}
-		var err error
 		runs, err = queryAll(ctx, tx, scanRun, `SELECT `+runColumns+` FROM runs
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, limit, offset)
+			WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+			append(args, limit, offset)...)
 		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list runs: %w", err)
 	}
 	return runs, total, nil
+}
+
+// runWhere builds the condition that selects the runs f selects.
+func runWhere(f regdrift.RunFilter) (string, []any) {
+	where, args := `1`, []any{}
+	if len(f.Statuses) > 0 {
+		where += ` AND status IN (?` + strings.Repeat(`, ?`, len(f.Statuses)-1) + `)`
+		for _, s := range f.Statuses {
+			args = append(args, s)
+		}
+	}
+	if f.WholeRegistry {
+		where += ` AND scope = '[]'`
+	}
+	return where, args
 }
 
 // ListRepoRuns returns the runs that stored a result for the repository name, newest first,
@@ -194,6 +223,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	var (
 		run               regdrift.Run
 		scope, created    string
+		guard             string
 		started, finished sql.NullString
 		s                 = &run.Summary
 	)
@@ -201,8 +231,8 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		&run.Status, &run.Outcome, &run.Error, &created, &started, &finished,
 		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
 		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
-		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors, &run.Interruptions,
-		&run.Coalesced)
+		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors,
+		&run.AllowMassDelete, &guard, &s.HeldBack, &run.Interruptions, &run.Coalesced)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +243,9 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	}
 	if len(run.Scope) == 0 {
 		run.Scope = nil
+	}
+	if err := json.Unmarshal([]byte(guard), &run.Guard); err != nil {
+		return nil, fmt.Errorf("run %d: decode guard: %w", run.ID, err)
 	}
 	if run.CreatedAt, err = parseTime(created); err != nil {
 		return nil, fmt.Errorf("run %d: %w", run.ID, err)

@@ -138,6 +138,9 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repos, ignored := s.affected(env)
+	s.hookMetrics.events.WithLabelValues("ignored").Add(float64(ignored.total()))
+	s.hookMetrics.events.WithLabelValues("accepted").Add(float64(len(env.Events) -
+		ignored.total()))
 	out := registryHookJSON{Events: len(env.Events), Runs: []webhookRun{}, Ignored: ignored}
 	for _, name := range repos {
 		run, err := s.runs.StartRun(r.Context(), regdrift.RunRequest{
@@ -149,8 +152,9 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, fmt.Errorf("queue run for %s: %w", name, err))
 			return
 		}
-		out.Runs = append(out.Runs, webhookRun{Repository: name, RunID: run.ID,
-			Joined: run.Coalesced > 0})
+		joined := run.Coalesced > 0
+		s.hookMetrics.countRun("registry", joined)
+		out.Runs = append(out.Runs, webhookRun{Repository: name, RunID: run.ID, Joined: joined})
 	}
 	s.log.InfoContext(r.Context(), "registry notification", keyRequestID,
 		requestID(r.Context()), "events", out.Events, "runs", len(out.Runs),
@@ -246,6 +250,7 @@ func (s *Server) ciWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("start run: %w", err))
 		return
 	}
+	s.hookMetrics.countRun("ci", false)
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/runs/%d", run.ID))
 	if !wait {
 		s.writeJSON(w, r, http.StatusAccepted, runJSON(run))

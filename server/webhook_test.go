@@ -158,6 +158,19 @@ func TestRegistryWebhook_BurstJoinsTheQueuedRun(t *testing.T) {
 		t.Errorf("run %d scope %q coalesced %d, want run %d of team/app with %d joined", app.ID,
 			app.Scope, app.Coalesced, first, burst-1)
 	}
+
+	res := e.do(t, http.MethodGet, "/metrics", nil)
+	checkStatus(t, res, http.StatusOK)
+	scrape := readBody(t, res)
+	for _, want := range []string{
+		`regdrift_webhook_events_total{outcome="accepted"} 26`,
+		`regdrift_webhook_runs_total{outcome="joined",webhook="registry"} 24`,
+		`regdrift_webhook_runs_total{outcome="queued",webhook="registry"} 2`,
+	} {
+		if !strings.Contains(scrape, want+"\n") {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestRegistryWebhook_IgnoredEventsAnswer200(t *testing.T) {
@@ -329,4 +342,24 @@ func TestCIWebhook_Refused(t *testing.T) {
 		checkAPIError(t, e.ci(t, "", body, sign(ciSecret, body)), http.StatusBadRequest,
 			"invalid", "not one the server is configured for")
 	})
+}
+
+// With access control on, the webhooks need their own secrets and no API token, and no API
+// token, not even an admin's, stands in for those secrets.
+func TestWebhooks_IgnoreAPITokens(t *testing.T) {
+	e := newEnv(t, withTokens, withHooks)
+	note := envelope(ev("push", "team/app", "v1", manifestType, primaryHost))
+	checkStatus(t, e.notify(t, note), http.StatusAccepted)
+	body := `{"repositories":["team/app"]}`
+	checkStatus(t, e.ci(t, "", body, sign(ciSecret, body)), http.StatusAccepted)
+
+	res := e.do(t, http.MethodPost, "/api/v1/webhooks/registry", strings.NewReader(note),
+		"Content-Type", eventsType, "Authorization", "Bearer "+adminToken)
+	checkAPIError(t, res, http.StatusForbidden, "forbidden", "X-Regdrift-Webhook-Token")
+	res = e.do(t, http.MethodPost, "/api/v1/webhooks/ci", strings.NewReader(body),
+		"Content-Type", "application/json", "Authorization", "Bearer "+adminToken)
+	checkAPIError(t, res, http.StatusForbidden, "forbidden", "X-Regdrift-Signature-256")
+	if n := len(e.runs.Started()); n != 2 {
+		t.Errorf("%d runs started, want the 2 of the signed calls", n)
+	}
 }

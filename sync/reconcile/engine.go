@@ -20,9 +20,12 @@ type Engine struct {
 	store     regdrift.Store
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *Metrics
 
 	// workers bounds the tags resolved, checked or acted on at once on each registry.
 	workers int
+	// limits are the deletion guard's.
+	limits regdrift.DeleteLimits
 	// primarySem and secondarySem bound the requests in flight to each registry across all
 	// the repositories a run handles at once.
 	primarySem   chan struct{}
@@ -37,8 +40,12 @@ type Config struct {
 	Store       regdrift.Store
 	Logger      *slog.Logger
 	Concurrency int
+	// DeleteLimits are the deletion guard's; zero values take the defaults.
+	DeleteLimits regdrift.DeleteLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, records every finished run.
+	Metrics *Metrics
 }
 
 // New returns an engine.
@@ -58,7 +65,9 @@ func New(c Config) *Engine {
 		store:        c.Store,
 		log:          c.Logger,
 		now:          func() time.Time { return c.Now().UTC() },
+		metrics:      c.Metrics,
 		workers:      c.Concurrency,
+		limits:       c.DeleteLimits.WithDefaults(),
 		primarySem:   make(chan struct{}, c.Concurrency),
 		secondarySem: make(chan struct{}, c.Concurrency),
 		locks:        repoLocks{held: map[string]chan struct{}{}},
@@ -114,6 +123,7 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 		return nil, err
 	}
 	run.ReposTotal, run.ReposDone, run.Summary = len(names), len(done), Summarize(done)
+	run.Guard = regdrift.Guard{Limits: e.limits}
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record repositories of run %d: %w", run.ID, err)
 	}
@@ -121,10 +131,15 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 		log.Info("run resumed", "finished_before", len(done), "left", len(todo))
 	}
 
-	results, stopped := e.runRepos(ctx, run, todo, sig)
+	// A resumed run counts the deletions still to do; the first attempt counted them all.
+	budget := e.budget(ctx, run, todo)
+	results, stopped := e.runRepos(ctx, run, todo, budget, sig)
 	results = append(done, results...)
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	status := stopStatus(run, stopped, sig)
+	// TODO: repositories finished before an interruption come back without their tags, so
+	// the guard report of a resumed run leaves their deletions out of would_delete.
+	run.Guard = guardReport(e.limits, results, budget.tripped())
 	if err := e.finish(ctx, run, results, status, stopped); err != nil {
 		return results, err
 	}
@@ -188,7 +203,7 @@ func fired(c <-chan struct{}) bool {
 // (including those waiting for another run to let go of them) are left out, and the reason
 // is returned. A repository already started goes on to its end unless ctx ends.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
-	sig Signals) ([]*regdrift.RepoResult, string) {
+	budget *runBudget, sig Signals) ([]*regdrift.RepoResult, string) {
 	stop, release := stopContext(ctx, sig)
 	defer release()
 	var (
@@ -200,7 +215,7 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, stop, run, name)
+				res := e.repo(ctx, stop, run, budget, name)
 				if res == nil {
 					continue // stopped before it started
 				}
@@ -290,6 +305,7 @@ func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdr
 	}
 	// The run's own context may be over (a shutdown); the record must still be written.
 	ctx = context.WithoutCancel(ctx)
+	e.metrics.observe(run, results)
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("record end of run %d: %w", run.ID, err)
 	}

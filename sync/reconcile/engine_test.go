@@ -29,10 +29,31 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, func(pHost, sHost string) error {
+		_, err := regtest.Demo(t.Context(), pHost, sHost)
+		return err
+	}, reconcile.Config{})
+}
+
+// newEnvWith is newEnv with the registries filled by fill and the engine configured by cfg
+// (its registries and store are set here).
+func newEnvWith(t *testing.T, fill func(primaryHost, secondaryHost string) error,
+	cfg reconcile.Config) *env {
+	t.Helper()
+	return newEnvOpts(t, fill, cfg, registry.Options{
+		// Keep regclient's own backoff short, so injected faults end the test quickly.
+		RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+	})
+}
+
+// newEnvOpts is newEnvWith with the registry clients built with opts.
+func newEnvOpts(t *testing.T, fill func(primaryHost, secondaryHost string) error,
+	cfg reconcile.Config, opts registry.Options) *env {
+	t.Helper()
 	ctx := t.Context()
 	e := &env{pReg: dist2.New(t), sReg: dist2.New(t)}
-	if _, err := regtest.Demo(ctx, e.pReg.Host, e.sReg.Host); err != nil {
-		t.Fatalf("fill demo: %v", err)
+	if err := fill(e.pReg.Host, e.sReg.Host); err != nil {
+		t.Fatalf("fill registries: %v", err)
 	}
 	e.primary = newProxy(t, e.pReg.URL)
 	e.secondary = newProxy(t, e.sReg.URL)
@@ -42,18 +63,15 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
+	opts.Logger, opts.Concurrency = testLogger(), 8
 	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
-		registry.Config{URL: e.secondary.URL}, registry.Options{
-			Logger: testLogger(), Concurrency: 8,
-			// Keep regclient's own backoff short, so injected faults end the test quickly.
-			RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		})
+		registry.Config{URL: e.secondary.URL}, opts)
 	if err != nil {
 		t.Fatalf("registry pair: %v", err)
 	}
-	e.engine = reconcile.New(reconcile.Config{
-		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: testLogger(),
-	})
+	cfg.Primary, cfg.Secondary, cfg.Store, cfg.Logger = pair.Primary, pair.Secondary, store,
+		testLogger()
+	e.engine = reconcile.New(cfg)
 	return e
 }
 
@@ -78,9 +96,15 @@ func testLogger() *slog.Logger {
 func (e *env) run(t *testing.T, mode regdrift.Mode, deep bool,
 	scope ...string) (*regdrift.Run, map[string]*regdrift.RepoResult) {
 	t.Helper()
+	return e.runWith(t, &regdrift.Run{Mode: mode, Deep: deep, Scope: scope})
+}
+
+// runWith records and carries out run as given (its trigger and status are set here).
+func (e *env) runWith(t *testing.T,
+	run *regdrift.Run) (*regdrift.Run, map[string]*regdrift.RepoResult) {
+	t.Helper()
 	ctx := t.Context()
-	run := &regdrift.Run{Mode: mode, Trigger: regdrift.TriggerCLI, Deep: deep,
-		Scope: scope, Status: regdrift.RunQueued}
+	run.Trigger, run.Status = regdrift.TriggerCLI, regdrift.RunQueued
 	if err := e.store.CreateRun(ctx, run); err != nil {
 		t.Fatalf("create run: %v", err)
 	}
@@ -350,7 +374,7 @@ func TestEngine_PrimaryListingFailureDeletesNothing(t *testing.T) {
 func TestEngine_RecordsEveryTagRow(t *testing.T) {
 	e := newEnv(t)
 	run, results := e.run(t, regdrift.ModeDryRun, false)
-	rows, err := e.store.ListRunTags(context.Background(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(context.Background(), run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +455,7 @@ func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {
 		run.Outcome.ExitCode() != 2 {
 		t.Errorf("run %+v, want 2 failed actions and an error outcome", run.Summary)
 	}
-	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,6 +464,57 @@ func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {
 			row.Error == "") {
 			t.Errorf("stored %s: %s %q, want failed with its cause", row.Tag, row.Result,
 				row.Error)
+		}
+	}
+}
+
+func TestEngine_DeepReadsPlatformsOfIndexes(t *testing.T) {
+	e := newEnv(t)
+	platforms := func(n int) []string {
+		var out []string
+		for _, p := range regtest.Platforms[:n] {
+			out = append(out, p.String())
+		}
+		return out
+	}
+	want := map[string]map[string][]string{
+		regtest.DemoApp:    {"2.1": platforms(3), "latest": platforms(3), "2.0": platforms(3)},
+		regtest.DemoTiles:  {"1.4": platforms(2), "1.3": platforms(2), "1.2": platforms(2)},
+		regtest.DemoLegacy: {"1.0": platforms(2), "0.9": nil, "0.8": nil},
+		regtest.DemoBase:   {"3.19": nil, "old-stable": nil},
+	}
+	check := func(t *testing.T, results map[string]*regdrift.RepoResult, deep bool) {
+		t.Helper()
+		for repo, tags := range want {
+			for _, row := range results[repo].Tags {
+				w, ok := tags[row.Tag]
+				if !ok {
+					continue
+				}
+				if !deep {
+					w = nil // a check that is not deep reads no manifest body
+				}
+				if strings.Join(row.Platforms, ",") != strings.Join(w, ",") {
+					t.Errorf("deep=%v %s:%s platforms = %q, want %q", deep, repo, row.Tag,
+						row.Platforms, w)
+				}
+			}
+		}
+	}
+	_, shallow := e.run(t, regdrift.ModeDryRun, false)
+	check(t, shallow, false)
+	run, deep := e.run(t, regdrift.ModeDryRun, true)
+	check(t, deep, true)
+
+	// The store gives them back as the run found them.
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID,
+		regdrift.TagFilter{Repository: regtest.DemoApp})
+	if err != nil {
+		t.Fatalf("ListRunTags: %v", err)
+	}
+	for _, r := range rows {
+		if got := strings.Join(r.Platforms, ","); got != strings.Join(platforms(3), ",") {
+			t.Errorf("stored %s platforms = %q", r.Tag, got)
 		}
 	}
 }

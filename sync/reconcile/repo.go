@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
@@ -11,13 +12,14 @@ import (
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/sync/drift"
+	"github.com/regdrift/regdrift/sync/registry"
 )
 
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
 // ends up in the result; none is returned, so the run goes on with the other repositories.
 // It returns nil when stop ended before the repository was started: waiting for another run
 // to let go of it does not count as a start.
-func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
+func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runBudget,
 	name string) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	if err := regdrift.ValidateRepoName(name); err != nil {
@@ -34,7 +36,7 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 
 	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
 	rec := context.WithoutCancel(ctx)
-	e.check(ctx, run, res)
+	e.check(ctx, run, budget, res)
 	if run.Interruptions > 0 && run.Mode == regdrift.ModeExecute {
 		e.carryOver(rec, run, res)
 	}
@@ -56,7 +58,7 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 // stopped, whose tag needs nothing now, was completed. Tags that still need an action get it
 // again.
 func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
-	prior, err := e.store.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: res.Name})
+	prior, _, err := e.store.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: res.Name})
 	if err != nil {
 		// Not fatal: the repository is handled afresh, only the earlier rows are not kept.
 		e.log.Warn("read earlier attempt", "run_id", run.ID, "repository", res.Name, "err", err)
@@ -111,9 +113,13 @@ func countActions(tags []regdrift.TagDrift) int {
 }
 
 // check observes the repository and plans what would bring the secondary in line.
-func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget,
+	res *regdrift.RepoResult) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
+	if run.Deep {
+		e.readPlatforms(ctx, res.Name, res.Tags)
+	}
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
 	if obs.unknown && len(run.Scope) > 0 {
@@ -121,11 +127,39 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.Rep
 		// repository in sync. (A catalog may list a repository whose tags are all gone.)
 		res.Error = "repository not found on either registry"
 	}
-	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
-		PrimaryEmpty: obs.primaryEmpty})
+	opts := PlanOptions{NoDelete: run.NoDelete, PrimaryEmpty: obs.primaryEmpty,
+		SecondaryTags: obs.secondaryTags, Limits: e.limits,
+		AllowMassDelete: run.AllowMassDelete}
+	p := Plan(res.Tags, opts)
+	if hold := budget.reserve(p.Deletes); hold != "" {
+		opts.HoldDeletes = hold
+		p = Plan(res.Tags, opts)
+	}
+	res.Actions, res.HeldBack = p.Actions, p.HeldBack
+	if p.Guard != "" {
+		res.Error = joinMsg(res.Error, p.Guard)
+	}
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
+	e.logCheck(ctx, run, res)
+}
+
+// logCheck writes what a check found, per tag, at Debug: the detail an operator asks for when
+// a count looks wrong, too much for every run's log.
+func (e *Engine) logCheck(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	if !e.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	log := e.log.With("run_id", run.ID, "repository", res.Name)
+	for _, t := range res.Tags {
+		log.DebugContext(ctx, "tag checked", "tag", t.Tag, "state", t.State,
+			"primary_digest", t.Primary.Digest, "secondary_digest", t.Secondary.Digest,
+			"action", t.Action, "result", t.Result, "err", t.Error)
+	}
+	log.DebugContext(ctx, "repository checked", "status", res.Status, "tags", len(res.Tags),
+		"drift", res.Before.Drift(), "actions", res.Actions, "skipped_actions", res.Skipped,
+		"err", res.Error)
 }
 
 // reconcile carries out the plan and checks the repository again.
@@ -213,6 +247,8 @@ type observation struct {
 	// primaryEmpty is true when the primary listed the repository without error and found
 	// no tag in it.
 	primaryEmpty bool
+	// secondaryTags is the number of tags the secondary listed.
+	secondaryTags int
 	// unknown is true when neither registry knows the repository.
 	unknown bool
 }
@@ -243,8 +279,9 @@ func (e *Engine) observe(ctx context.Context, name string, deep bool) observatio
 	}
 	return observation{
 		tags: tags, primaryErr: p.Err, secondaryErr: s.Err,
-		primaryEmpty: p.Err == nil && len(p.Tags) == 0,
-		unknown:      p.Err == nil && s.Err == nil && !pFound && !sFound,
+		primaryEmpty:  p.Err == nil && len(p.Tags) == 0,
+		secondaryTags: len(s.Tags),
+		unknown:       p.Err == nil && s.Err == nil && !pFound && !sFound,
 	}
 }
 
@@ -316,6 +353,40 @@ func (e *Engine) deepCheck(ctx context.Context, name string, tags []regdrift.Tag
 			t.State, t.Error = regdrift.StateUnresolved, "deep check: "+v.err.Error()
 		case len(v.missing) > 0:
 			t.State, t.Missing = regdrift.StateBroken, v.missing
+		}
+	}
+}
+
+// readPlatforms notes on each tag that points at an index on the primary the platforms it
+// holds, reading each digest once. Only a deep check pays for these reads.
+//
+// NOTE: the platforms only describe a tag; a failure to read them changes no state and no
+// plan, so it is logged at Warn and the tag shows no platforms.
+func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	var digests []string
+	seen := map[string]bool{}
+	for _, t := range tags {
+		d := t.Primary.Digest
+		if d != "" && registry.IsIndex(t.Primary.MediaType) && !seen[d] {
+			seen[d] = true
+			digests = append(digests, d)
+		}
+	}
+	found := make(map[string][]string, len(digests))
+	var mu sync.Mutex
+	forEach(digests, e.primarySem, func(d string) {
+		p, err := e.primary.Platforms(ctx, name, d)
+		if err != nil {
+			e.log.Warn("read platforms", "repository", name, "digest", d, "err", err)
+			return
+		}
+		mu.Lock()
+		found[d] = p
+		mu.Unlock()
+	})
+	for i := range tags {
+		if p, ok := found[tags[i].Primary.Digest]; ok {
+			tags[i].Platforms = p
 		}
 	}
 }

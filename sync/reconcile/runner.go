@@ -104,7 +104,8 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 	}
 	run := &regdrift.Run{
 		Mode: req.Mode, Trigger: req.Trigger, Scope: req.Repositories,
-		Deep: req.Deep, NoDelete: req.NoDelete, Status: regdrift.RunQueued,
+		Deep: req.Deep, NoDelete: req.NoDelete, AllowMassDelete: req.AllowMassDelete,
+		Status: regdrift.RunQueued,
 	}
 	if run.Scope == nil {
 		run.Scope = []string{}

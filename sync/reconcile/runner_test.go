@@ -185,7 +185,7 @@ func TestRunner_CloseMidRunRecordsWhatWasDone(t *testing.T) {
 		repos[0].Finished {
 		t.Fatalf("recorded %v (%v), want geo/app with an error, to be done again", repos, err)
 	}
-	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("recorded %d tag rows (%v), want 3", len(rows), err)
 	}

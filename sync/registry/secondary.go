@@ -144,39 +144,63 @@ func (w *walker) manifest(ctx context.Context, d descriptor.Descriptor, dig stri
 }
 
 func (w *walker) children(ctx context.Context, m manifest.Manifest, depth int) error {
+	manifests, blobs, err := references(m)
+	if err != nil {
+		return fmt.Errorf("deep check of %s: %w", w.repo, err)
+	}
+	for _, c := range manifests {
+		if err := w.manifest(ctx, c, c.Digest.String(), depth+1); err != nil {
+			return err
+		}
+	}
+	for _, b := range blobs {
+		if err := w.blob(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// references lists what a manifest points at: the child manifests of an index or list, or
+// the config and layers of an image. A descriptor the manifest states wrongly (a malformed
+// digest, a negative size) is an error: the manifest cannot be trusted to describe its
+// content.
+func references(m manifest.Manifest) (manifests, blobs []descriptor.Descriptor, err error) {
 	if idx, ok := m.(manifest.Indexer); ok {
 		list, err := idx.GetManifestList()
 		if err != nil {
-			return fmt.Errorf("deep check of %s: read index: %w", w.repo, err)
+			return nil, nil, fmt.Errorf("read index: %w", err)
 		}
-		for _, c := range list {
-			if err := w.manifest(ctx, c, c.Digest.String(), depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return list, nil, checkDescriptors(list)
 	}
 	img, ok := m.(manifest.Imager)
 	if !ok {
-		return nil
+		return nil, nil, nil
 	}
-	var blobs []descriptor.Descriptor
 	cfg, err := img.GetConfig()
 	switch {
 	case err == nil:
 		blobs = append(blobs, cfg)
 	case !errors.Is(err, errs.ErrUnsupportedMediaType):
 		// Only a manifest kind without a config (Docker schema 1) may skip it.
-		return fmt.Errorf("deep check of %s: read config: %w", w.repo, err)
+		return nil, nil, fmt.Errorf("read config: %w", err)
 	}
 	layers, err := img.GetLayers()
 	if err != nil {
-		return fmt.Errorf("deep check of %s: read layers: %w", w.repo, err)
+		return nil, nil, fmt.Errorf("read layers: %w", err)
 	}
 	blobs = append(blobs, layers...)
-	for _, b := range blobs {
-		if err := w.blob(ctx, b); err != nil {
-			return err
+	return nil, blobs, checkDescriptors(blobs)
+}
+
+// checkDescriptors refuses descriptors whose digest or size cannot be right.
+func checkDescriptors(ds []descriptor.Descriptor) error {
+	for _, d := range ds {
+		if err := d.Digest.Validate(); err != nil {
+			return fmt.Errorf("descriptor with digest %.80q: %w", d.Digest, err)
+		}
+		if d.Size < 0 {
+			return fmt.Errorf("descriptor %s: negative size %d", d.Digest, d.Size)
 		}
 	}
 	return nil

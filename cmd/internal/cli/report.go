@@ -21,6 +21,7 @@ type report struct {
 	Primary      string             `json:"primary"`
 	Secondary    string             `json:"secondary"`
 	Summary      regdrift.Summary   `json:"summary"`
+	Guard        regdrift.Guard     `json:"guard"`
 	Repositories []repoReport       `json:"repositories"`
 }
 
@@ -35,7 +36,7 @@ func newReport(run *regdrift.Run, primary, secondary string,
 	rep := report{
 		RunID: run.ID, Mode: run.Mode, Status: run.Status, Outcome: run.Outcome,
 		Error: run.Error, Primary: primary, Secondary: secondary, Summary: run.Summary,
-		Repositories: make([]repoReport, 0, len(results)),
+		Guard: run.Guard, Repositories: make([]repoReport, 0, len(results)),
 	}
 	for _, r := range results {
 		rr := repoReport{RepoResult: r, Tags: make([]server.TagJSON, 0, len(r.Tags))}
@@ -86,6 +87,9 @@ func (r report) writeTable(w io.Writer) error {
 		s.Broken, s.Unresolved)
 	_, err := fmt.Fprintf(w, "%d actions, %d failed, %d withheld, %d errors; outcome: %s\n",
 		s.Actions, s.FailedActions, s.SkippedActions, s.Errors, outcomeText(r))
+	if r.Guard.Note != "" {
+		_, err = fmt.Fprintf(w, "%s\n", r.Guard.Note)
+	}
 	if r.Error != "" {
 		_, err = fmt.Fprintf(w, "run error: %s\n", r.Error)
 	}

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/regdrift/regdrift"
-	"github.com/regdrift/regdrift/cmd/internal/cli"
 	"github.com/regdrift/regdrift/sync/regtest"
 	"github.com/regdrift/regdrift/sync/regtest/dist2"
 )
@@ -39,39 +37,6 @@ func freeAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-func envOf(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
-// serveWith runs `regdrift serve` with env and args until the test ends, checks that it
-// exits 0 then, and returns its base URL and its log.
-func serveWith(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, append([]string{"serve"}, args...), envOf(env), &out, &logs) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d; log:\n%s", code, logs.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := dashboardRE.FindStringSubmatch(out.String()); m != nil {
-			return m[1], &logs
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d before listening; log:\n%s", code, logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatal("serve did not print its URL")
-	return "", nil
 }
 
 type runList struct {
@@ -115,10 +80,11 @@ func TestRegistryWebhook_PushReachesTheSecondary(t *testing.T) {
 	primary := dist2.New(t, dist2.WithNotify("http://"+addr+"/api/v1/webhooks/registry",
 		map[string][]string{"X-Regdrift-Webhook-Token": {hookSecret}}))
 	secondary := dist2.New(t)
-	base, logs := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret},
+	sv := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret},
 		"--primary", primary.URL, "--secondary", secondary.URL, "--listen", addr,
 		"--db", filepath.Join(t.TempDir(), "regdrift.db"), "--webhook-mode", "execute",
 		"--log-level", "debug")
+	base, logs := sv.base, sv.stderr
 
 	rc := regtest.NewClient(primary.Host, secondary.Host)
 	pushed, err := regtest.Push(t.Context(), rc, primary.Host, "team/app", "v1",
@@ -217,8 +183,9 @@ func postCI(t *testing.T, base, query, body string) (int, []byte) {
 // secondary is clean.
 func TestCIWebhook_WaitFailsOnDriftAndPassesWhenClean(t *testing.T) {
 	s := newSetup(t)
-	base, logs := serveWith(t, map[string]string{"REGDRIFT_CI_SECRET": ciKey},
+	sv := serveWith(t, map[string]string{"REGDRIFT_CI_SECRET": ciKey},
 		s.args(s.primary.URL, "--listen", "127.0.0.1:0")...)
+	base, logs := sv.base, sv.stderr
 	const scope = `"repositories":["geo/app","geo/tiles"]`
 
 	status, got := callCI(t, base, "?wait=true&timeout=1m", `{`+scope+`,"mode":"dry_run"}`)
@@ -255,8 +222,8 @@ func TestCIWebhook_WaitFailsOnDriftAndPassesWhenClean(t *testing.T) {
 // A schedule queues dry runs of its own, with no request at all.
 func TestServe_CheckIntervalQueuesScheduledDryRuns(t *testing.T) {
 	s := newSetup(t)
-	base, _ := serveWith(t, nil, s.args(s.primary.URL, "--listen", "127.0.0.1:0",
-		"--check-interval", "200ms", "--repo", "geo/app")...)
+	base := serveWith(t, nil, s.args(s.primary.URL, "--listen", "127.0.0.1:0",
+		"--check-interval", "200ms", "--repo", "geo/app")...).base
 
 	runs := pollRuns(t, base, "finished scheduled run", func(runs []regdrift.Run) bool {
 		for _, r := range runs {

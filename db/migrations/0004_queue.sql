@@ -1,4 +1,4 @@
--- 0002: the durable run queue. A run counts the times it was interrupted and resumed, and
+-- 0004: the durable run queue. A run counts the times it was interrupted and resumed, and
 -- the requests that joined it while it was queued. A repository result is finished once its
 -- actions are done; a resumed run does again only the repositories that are not. Results
 -- stored before this migration were all finished.
