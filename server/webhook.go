@@ -127,14 +127,9 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var env envelope
-	if err := decodeStrictBody(r.Body, &env, false); err != nil {
+	env, err := parseEnvelope(r)
+	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if env.Events == nil {
-		s.fail(w, r, regdrift.Errorf(regdrift.EINVALID,
-			`the body is not a notification envelope: it has no "events" list`))
 		return
 	}
 	repos, ignored := s.affected(env)
@@ -165,6 +160,20 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusAccepted
 	}
 	s.writeJSON(w, r, status, out)
+}
+
+// parseEnvelope decodes a notification envelope. Unknown fields are fine: Distribution adds
+// some from version to version, and regdrift reads only the few it needs.
+func parseEnvelope(r *http.Request) (envelope, error) {
+	var env envelope
+	if err := decodeStrictBody(r.Body, &env, false); err != nil {
+		return env, err
+	}
+	if env.Events == nil {
+		return env, regdrift.Errorf(regdrift.EINVALID,
+			`the body is not a notification envelope: it has no "events" list`)
+	}
+	return env, nil
 }
 
 // affected returns, in name order, the repositories whose tags the events may have changed,
@@ -276,6 +285,7 @@ func (s *Server) ciWebhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !final.Status.Finished():
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", retryAfter)
 	case final.Outcome != regdrift.OutcomeInSync:
 		status = http.StatusConflict
 	}

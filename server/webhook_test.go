@@ -363,3 +363,27 @@ func TestWebhooks_IgnoreAPITokens(t *testing.T) {
 		t.Errorf("%d runs started, want the 2 of the signed calls", n)
 	}
 }
+
+// A wait that ends with the run unfinished (the server shut down first: the test double's
+// Wait returns the run as queued) answers 503, so that a pipeline retries after the restart.
+func TestCIWebhook_WaitEndingUnfinishedIs503(t *testing.T) {
+	e := newEnv(t, withHooks)
+	body := `{"repositories":["team/app"]}`
+	res := e.ci(t, "?wait=true&timeout=90s", body, sign(ciSecret, body))
+
+	checkStatus(t, res, http.StatusServiceUnavailable)
+	var got struct {
+		Run      regdrift.Run `json:"run"`
+		Passed   bool         `json:"passed"`
+		ExitCode int          `json:"exit_code"`
+		Message  string       `json:"message"`
+	}
+	decode(t, res, &got)
+	if got.Passed || got.ExitCode != 2 || got.Run.Status != regdrift.RunQueued ||
+		!strings.Contains(got.Message, "resumes when the server starts again") ||
+		res.Header.Get("Retry-After") == "" ||
+		res.Header.Get("Location") != fmt.Sprintf("/api/v1/runs/%d", got.Run.ID) {
+		t.Errorf("answer %+v (Location %q), want not passed, exit code 2 and a retry hint", got,
+			res.Header.Get("Location"))
+	}
+}
