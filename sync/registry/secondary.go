@@ -18,7 +18,12 @@ type Secondary struct {
 // child manifest and blob, bytes and digests unchanged. The source is named by digest, so a tag
 // that moved on the primary since the check is not copied blindly. With force, every child is
 // checked and copied again even when the secondary already has the top manifest (a broken
-// tag).
+// tag). Content on the primary that lies about itself is refused before anything is sent
+// (ErrInvalidContent), and so is content the primary lacks.
+//
+// TODO: regclient does not copy a layer whose descriptor lists URLs (a foreign layer), so such
+// a tag reads as broken on a deep check after its copy; including them would let a failed
+// read on the primary fall back to the hosts the URLs name, which only configuration may.
 func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, force bool) error {
 	src, err := newRef(s.primary.Host, repoName, "", digest)
 	if err != nil {

@@ -196,6 +196,10 @@ func (w *walker) blob(ctx context.Context, d descriptor.Descriptor) error {
 	if err != nil {
 		return err
 	}
+	// regclient asks the URLs a descriptor lists when the registry lacks the blob; those are
+	// hosts a manifest names, not hosts the operator configured. A blob found only there is
+	// missing from the registry all the same.
+	d.URLs = nil
 	rdr, err := w.rc.BlobHead(ctx, r, d)
 	if errors.Is(err, errs.ErrNotFound) {
 		w.missing = append(w.missing, "blob "+dig)

@@ -63,15 +63,27 @@ func LieChildSize(c *Content, delta int64) (*Content, error) {
 // LieLayerSize returns a copy of the image c whose first layer descriptor states a size delta
 // bytes off the layer's real size. The blobs are c's, unchanged.
 func LieLayerSize(c *Content, delta int64) (*Content, error) {
+	return editLayer(c, func(d *jsonDesc) { d.Size += delta })
+}
+
+// WithLayerURLs returns a copy of the image c whose first layer descriptor lists urls, where
+// a client may fetch the layer when the registry does not have it (a "foreign" layer).
+// Distribution stores such a manifest without the layer.
+func WithLayerURLs(c *Content, urls ...string) (*Content, error) {
+	return editLayer(c, func(d *jsonDesc) { d.URLs = urls })
+}
+
+// editLayer returns a copy of the image c with edit applied to its first layer descriptor.
+func editLayer(c *Content, edit func(*jsonDesc)) (*Content, error) {
 	if c.Config == nil || len(c.Layers) == 0 {
-		return nil, fmt.Errorf("lie about %s: not an image", c.Desc.Digest)
+		return nil, fmt.Errorf("edit a layer of %s: not an image", c.Desc.Digest)
 	}
 	m := jsonManifest{SchemaVersion: 2, MediaType: c.Desc.MediaType,
 		Config: jsonDescOf(c.Config.Desc)}
 	for i, l := range c.Layers {
 		d := jsonDescOf(l.Desc)
 		if i == 0 {
-			d.Size += delta
+			edit(&d)
 		}
 		m.Layers = append(m.Layers, d)
 	}
