@@ -11,6 +11,7 @@ import (
 
 // Error codes the server adds to the root package's vocabulary, for failures of HTTP itself.
 const (
+	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeTooLarge         = "too_large"
 	codeMethodNotAllowed = "method_not_allowed"
@@ -21,6 +22,8 @@ func errorStatus(code string) int {
 	switch code {
 	case regdrift.EINVALID:
 		return http.StatusBadRequest
+	case codeUnauthorized:
+		return http.StatusUnauthorized
 	case codeForbidden:
 		return http.StatusForbidden
 	case regdrift.ENOTFOUND:
@@ -68,15 +71,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.render(w, r, status, views.Error(views.ErrorPage{
-		Layout:    s.layout(http.StatusText(status), ""),
+		Layout:    s.layout(ctx, http.StatusText(status), ""),
 		Status:    status,
 		Message:   msg,
 		RequestID: id,
 	}))
 }
 
-// isAPI reports whether r is a request to the JSON API, which gets JSON errors.
-func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+// isAPI reports whether r is a request to the JSON API or the metrics, which get JSON errors.
+func isAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == metricsPath
+}
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, regdrift.Errorf(regdrift.ENOTFOUND, "no page at %s", r.URL.Path))

@@ -12,7 +12,12 @@ import (
 // The dashboard's pages and forms. Forms answer 303 to the page of what they started.
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.loadOverview(r.Context())
+	f, err := parseRepoFilter(r, views.RepoPageSize)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.loadOverview(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -86,6 +91,9 @@ func (s *Server) confirmExecutePage(w http.ResponseWriter, r *http.Request) {
 // confirmation page; any other execute request is sent to that page first.
 func (s *Server) startRunForm(w http.ResponseWriter, r *http.Request) {
 	req, confirmed, err := parseRunForm(r)
+	if err == nil {
+		err = allow(r.Context(), roleToRun(req.Mode))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

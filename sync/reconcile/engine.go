@@ -20,6 +20,7 @@ type Engine struct {
 	store     regdrift.Store
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *Metrics
 
 	// workers bounds the tags resolved, checked or acted on at once on each registry.
 	workers int
@@ -43,6 +44,8 @@ type Config struct {
 	DeleteLimits regdrift.DeleteLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, records every finished run.
+	Metrics *Metrics
 }
 
 // New returns an engine.
@@ -62,6 +65,7 @@ func New(c Config) *Engine {
 		store:        c.Store,
 		log:          c.Logger,
 		now:          func() time.Time { return c.Now().UTC() },
+		metrics:      c.Metrics,
 		workers:      c.Concurrency,
 		limits:       c.DeleteLimits.WithDefaults(),
 		primarySem:   make(chan struct{}, c.Concurrency),
@@ -215,6 +219,7 @@ func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdr
 	}
 	// The run's own context may be over (a shutdown); the record must still be written.
 	ctx = context.WithoutCancel(ctx)
+	e.metrics.observe(run, results)
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("record end of run %d: %w", run.ID, err)
 	}

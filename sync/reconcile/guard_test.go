@@ -128,10 +128,13 @@ func TestGuard_RepositoryRule(t *testing.T) {
 		t.Errorf("stored guard %+v held %d, want %+v", stored.Guard, stored.Summary.HeldBack,
 			run.Guard)
 	}
-	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{
+	rows, total, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{
 		Repository: mass.name, State: regdrift.StateOnlyOnSecondary})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if total != len(rows) || len(rows) == 0 {
+		t.Errorf("stored %d of %d orphan rows, want all of a non-empty set", len(rows), total)
 	}
 	for _, row := range rows {
 		if row.Result != regdrift.ResultSkipped ||

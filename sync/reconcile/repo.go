@@ -3,11 +3,13 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/sync/drift"
+	"github.com/regdrift/regdrift/sync/registry"
 )
 
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
@@ -46,6 +48,9 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res *regdrift.RepoResult) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
+	if run.Deep {
+		e.readPlatforms(ctx, res.Name, res.Tags)
+	}
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
 	if obs.unknown && len(run.Scope) > 0 {
@@ -68,6 +73,24 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
+	e.logCheck(ctx, run, res)
+}
+
+// logCheck writes what a check found, per tag, at Debug: the detail an operator asks for when
+// a count looks wrong, too much for every run's log.
+func (e *Engine) logCheck(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	if !e.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	log := e.log.With("run_id", run.ID, "repository", res.Name)
+	for _, t := range res.Tags {
+		log.DebugContext(ctx, "tag checked", "tag", t.Tag, "state", t.State,
+			"primary_digest", t.Primary.Digest, "secondary_digest", t.Secondary.Digest,
+			"action", t.Action, "result", t.Result, "err", t.Error)
+	}
+	log.DebugContext(ctx, "repository checked", "status", res.Status, "tags", len(res.Tags),
+		"drift", res.Before.Drift(), "actions", res.Actions, "skipped_actions", res.Skipped,
+		"err", res.Error)
 }
 
 // reconcile carries out the plan and checks the repository again.
@@ -261,6 +284,40 @@ func (e *Engine) deepCheck(ctx context.Context, name string, tags []regdrift.Tag
 			t.State, t.Error = regdrift.StateUnresolved, "deep check: "+v.err.Error()
 		case len(v.missing) > 0:
 			t.State, t.Missing = regdrift.StateBroken, v.missing
+		}
+	}
+}
+
+// readPlatforms notes on each tag that points at an index on the primary the platforms it
+// holds, reading each digest once. Only a deep check pays for these reads.
+//
+// NOTE: the platforms only describe a tag; a failure to read them changes no state and no
+// plan, so it is logged at Warn and the tag shows no platforms.
+func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	var digests []string
+	seen := map[string]bool{}
+	for _, t := range tags {
+		d := t.Primary.Digest
+		if d != "" && registry.IsIndex(t.Primary.MediaType) && !seen[d] {
+			seen[d] = true
+			digests = append(digests, d)
+		}
+	}
+	found := make(map[string][]string, len(digests))
+	var mu sync.Mutex
+	forEach(digests, e.primarySem, func(d string) {
+		p, err := e.primary.Platforms(ctx, name, d)
+		if err != nil {
+			e.log.Warn("read platforms", "repository", name, "digest", d, "err", err)
+			return
+		}
+		mu.Lock()
+		found[d] = p
+		mu.Unlock()
+	})
+	for i := range tags {
+		if p, ok := found[tags[i].Primary.Digest]; ok {
+			tags[i].Platforms = p
 		}
 	}
 }

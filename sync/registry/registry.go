@@ -139,6 +139,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// ListTimeout bounds one repository's tag listing, every page included (default 10m).
 	ListTimeout time.Duration
+	// Metrics, when set, counts every request by registry, method and status code.
+	Metrics *Metrics
 }
 
 // Pair is the primary and secondary of one mirror relationship.
@@ -195,7 +197,8 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 		next = t
 	}
 	next = retryAfterCap{next: next, max: opts.RetryAfterMax, log: opts.Logger}
-	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}
+	hc := &http.Client{Transport: newReadOnlyTransport(pe,
+		newObservingTransport(pe, se, opts.Metrics, opts.Logger, next))}
 	var rcOpts []regclient.Opt
 	if opts.DockerCreds {
 		// First, so that credentials from the environment, set next, take precedence.

@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/server"
 	"github.com/regdrift/regdrift/sync/reconcile"
@@ -21,7 +24,14 @@ const shutdownGrace = 10 * time.Second
 // serve runs the dashboard and API until ctx ends, then stops taking requests, lets runs stop
 // between repositories and closes the store.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	a, err := open(ctx, cfg, log)
+	tokens, err := cfg.serverTokens()
+	if err != nil {
+		return err
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := open(ctx, cfg, log, metrics)
 	if err != nil {
 		return err
 	}
@@ -46,10 +56,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 			return err
 		},
 		Primary: a.engine.Primary().URL, Secondary: a.engine.Secondary().URL,
+		Tokens: tokens, SecureCookies: cfg.secureCookies(), SessionTTL: cfg.SessionTTL,
+		Metrics: metrics,
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg, len(tokens), log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -57,13 +69,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	addr := "http://" + ln.Addr().String()
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	addr := scheme + "://" + ln.Addr().String()
 	log.Info("serving", "url", addr, "primary", a.engine.Primary().URL,
-		"secondary", a.engine.Secondary().URL, "db", cfg.DBPath)
+		"secondary", a.engine.Secondary().URL, "db", cfg.DBPath, "tokens", len(tokens))
 	fmt.Fprintf(stdout, "regdrift dashboard: %s/\n", addr)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -76,4 +98,53 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// listen opens the server's address. Without tokens anyone who reaches the address may
+// execute, so it must be a loopback one unless --insecure-no-auth says otherwise. An address
+// that is plainly not loopback (":8080", "0.0.0.0:8080", "10.0.0.5:8080") is refused before
+// binding; for a host name, the address the socket got is what is checked.
+func listen(cfg Config, tokens int, log *slog.Logger) (net.Listener, error) {
+	guard := tokens == 0 && !cfg.InsecureNoAuth
+	if guard && !maybeLoopback(cfg.Listen) {
+		return nil, exposedError(cfg.Listen)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if tokens > 0 {
+		return ln, nil
+	}
+	tcp, _ := ln.Addr().(*net.TCPAddr)
+	switch {
+	case tcp != nil && tcp.IP.IsLoopback():
+		log.Warn("access control is off: no API token is configured, so the server listens "+
+			"on loopback only and every local user may execute", "listen", ln.Addr().String())
+	case !guard:
+		log.Warn("access control is off and the server listens beyond loopback "+
+			"(--insecure-no-auth): anyone who reaches it may execute", "listen", ln.Addr().String())
+	default:
+		if err := ln.Close(); err != nil {
+			log.Debug("close listener", "err", err)
+		}
+		return nil, exposedError(cfg.Listen)
+	}
+	return ln, nil
+}
+
+// maybeLoopback reports whether addr could bind to loopback: a loopback IP or a host name.
+func maybeLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || ip.IsLoopback()
+}
+
+func exposedError(addr string) error {
+	return fmt.Errorf("--listen %s is not a loopback address and no API token is configured: "+
+		"set tokens (REGDRIFT_TOKENS, REGDRIFT_TOKENS_FILE or tokens in the config file), or "+
+		"pass --insecure-no-auth", addr)
 }

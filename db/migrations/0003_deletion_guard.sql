@@ -1,4 +1,4 @@
--- 0002: the deletion guard. A run records whether it allowed mass deletion, the guard's
+-- 0003: the deletion guard. A run records whether it allowed mass deletion, the guard's
 -- limits and verdict (a JSON object, regdrift.Guard) and how many deletions the guard held
 -- back; a repository result records its own held-back deletions.
 
