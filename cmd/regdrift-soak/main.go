@@ -55,7 +55,9 @@ func parseFlags() options {
 		"how long to wait for the runs to finish after the clients stop")
 	flag.StringVar(&o.bin, "bin", "", "regdrift binary (default: built from ./cmd/regdrift)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (database, server log)")
-	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 3,
+	// A repository has at most one run queued: events join it. Events that arrive while it
+	// runs queue the next, so a burst becomes about 1 + burst time / run time runs for each.
+	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 5,
 		"the bound: runs the events may become per repository")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	flag.Parse()
