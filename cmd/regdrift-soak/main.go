@@ -40,7 +40,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.IntVar(&o.repos, "repos", 1000, "repositories in the fixture")
+	flag.IntVar(&o.repos, "repos", 800, "repositories in the fixture")
 	flag.IntVar(&o.tags, "tags", 20, "tags per repository")
 	flag.IntVar(&o.clients, "clients", 50, "clients reading pages and the API at once")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long the clients read")
