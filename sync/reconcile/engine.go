@@ -132,7 +132,7 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 	}
 
 	// A resumed run counts the deletions still to do; the first attempt counted them all.
-	budget := e.budget(ctx, run, todo)
+	budget := e.budget(ctx, run, todo, sig)
 	results, stopped := e.runRepos(ctx, run, todo, budget, sig)
 	results = append(done, results...)
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
@@ -248,6 +248,14 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 // watches between and before repositories.
 func stopContext(ctx context.Context, sig Signals) (context.Context, context.CancelFunc) {
 	stop, release := context.WithCancel(ctx)
+	// A signal that fired already stops at once, not when the goroutine below gets to run.
+	select {
+	case <-sig.Cancel:
+		release()
+	case <-sig.Drain:
+		release()
+	default:
+	}
 	go func() {
 		select {
 		case <-sig.Cancel:

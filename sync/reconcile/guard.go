@@ -11,14 +11,17 @@ import (
 // budget returns the run-wide deletion budget of run, already tripped when the tag listings
 // of names show that the run would delete more than the limit; nil when the run deletes
 // nothing or allows mass deletion. The count comes before any repository is acted on, so a
-// tripped run deletes nothing anywhere.
-func (e *Engine) budget(ctx context.Context, run *regdrift.Run,
-	names []string) *runBudget {
+// tripped run deletes nothing anywhere. A signal ends the count early, so that a cancel or a
+// drain need not wait for a large registry to be listed: the run then starts no repository.
+func (e *Engine) budget(ctx context.Context, run *regdrift.Run, names []string,
+	sig Signals) *runBudget {
 	if run.NoDelete || run.AllowMassDelete {
 		return nil
 	}
+	stop, release := stopContext(ctx, sig)
+	defer release()
 	b := newRunBudget(e.limits.RunMax)
-	if n := e.countDeletes(ctx, names); n > e.limits.RunMax {
+	if n := e.countDeletes(stop, names); n > e.limits.RunMax {
 		b.trip(n)
 		e.log.Warn("deletion guard tripped for the run", "run_id", run.ID, "deletes", n,
 			"limit", e.limits.RunMax)
