@@ -391,3 +391,39 @@ func TestServe_ExecuteIntervalRepairs(t *testing.T) {
 			got, want)
 	}
 }
+
+// A CI wait that runs out answers 504 with the run as it stands; the run goes on.
+func TestCIWebhook_WaitRunsOut(t *testing.T) {
+	s := newSetup(t)
+	proxy, err := regtest.NewProxy(s.secondary.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	open := make(chan struct{})
+	proxy.SetFault(func(r *http.Request) (int, bool) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			select { // every write waits until the wait has run out
+			case <-open:
+			case <-r.Context().Done():
+			}
+		}
+		return 0, false
+	})
+	base := serveWith(t, map[string]string{"REGDRIFT_CI_SECRET": ciKey},
+		"--primary", s.primary.URL, "--secondary", proxy.URL, "--listen", "127.0.0.1:0",
+		"--db", s.db, "--log-level", "error").base
+
+	status, got := callCI(t, base, "?wait=true&timeout=1s",
+		`{"repositories":["geo/app"],"mode":"execute"}`)
+	close(open)
+	if status != http.StatusGatewayTimeout || got.Passed || got.ExitCode != 2 ||
+		got.Run.Status != regdrift.RunRunning || got.Message != "the run did not finish "+
+		"within 1s; it goes on" {
+		t.Errorf("wait that ran out: %d %+v, want 504 with the running run", status, got)
+	}
+	run := waitRun(t, base, fmt.Sprintf("/api/v1/runs/%d", got.Run.ID))
+	if run.Status != regdrift.RunDone || run.Outcome != regdrift.OutcomeInSync {
+		t.Errorf("the run after the wait: %+v, want done and in sync", run)
+	}
+}
