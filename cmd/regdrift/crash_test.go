@@ -37,6 +37,14 @@ var (
 	buildErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath)) // NOTE: a leftover temp dir hurts nobody
+	}
+	os.Exit(code)
+}
+
 // binary builds ./cmd/regdrift once per test process.
 func binary(t *testing.T) string {
 	t.Helper()
