@@ -36,6 +36,9 @@ type Webhooks struct {
 	Mode     regdrift.Mode
 	Deep     bool
 	NoDelete bool
+	// Settle holds a notification's run back until the repository's events have been quiet
+	// that long (at most regdrift.MaxSettle), so that one push makes one run.
+	Settle time.Duration
 	// Repositories are the ones the configuration covers; empty means every repository.
 	Repositories []string
 	// Hosts are the registry hosts (host[:port]) whose events count: the primary's and the
@@ -141,6 +144,7 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		run, err := s.runs.StartRun(r.Context(), regdrift.RunRequest{
 			Mode: s.hooks.Mode, Repositories: []string{name}, Deep: s.hooks.Deep,
 			NoDelete: s.hooks.NoDelete, Trigger: regdrift.TriggerWebhook, Coalesce: true,
+			Settle: s.hooks.Settle,
 		})
 		if err != nil {
 			// The registry sends the envelope again; its events join the runs queued so far.

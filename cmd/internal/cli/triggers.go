@@ -20,6 +20,9 @@ func (c *Config) triggerFlags(fs *flag.FlagSet) {
 		c.WebhookMode = regdrift.Mode(v)
 		return nil
 	})
+	fs.DurationVar(&c.WebhookSettle, "webhook-settle", c.WebhookSettle,
+		"hold a notification's run until its repository has had no event for this long, "+
+			"so one push makes one run; 0 starts at once (env REGDRIFT_WEBHOOK_SETTLE)")
 	fs.DurationVar(&c.CheckInterval, "check-interval", c.CheckInterval,
 		"queue a dry run of every repository this often, such as 15m; 0 is off "+
 			"(env REGDRIFT_CHECK_INTERVAL)")
@@ -36,6 +39,10 @@ func (c *Config) validateTriggers() error {
 		errs = append(errs, fmt.Errorf("--webhook-mode %q: want dry_run or execute",
 			c.WebhookMode))
 	}
+	if c.WebhookSettle < 0 || c.WebhookSettle > regdrift.MaxSettle {
+		errs = append(errs, fmt.Errorf("--webhook-settle %v: want 0 to %v", c.WebhookSettle,
+			regdrift.MaxSettle))
+	}
 	if c.CheckInterval < 0 || c.ExecuteInterval < 0 {
 		errs = append(errs, errors.New("--check-interval and --execute-interval must not be "+
 			"negative"))
@@ -50,7 +57,7 @@ func (c *Config) validateTriggers() error {
 func (c *Config) webhooks(primary, secondary registry.Endpoint) server.Webhooks {
 	return server.Webhooks{
 		RegistrySecret: string(c.WebhookSecret), CISecret: string(c.CISecret),
-		Mode: c.WebhookMode, Deep: c.Deep, Repositories: c.Repos,
+		Mode: c.WebhookMode, Deep: c.Deep, Settle: c.WebhookSettle, Repositories: c.Repos,
 		Hosts: []string{primary.Host, secondary.Host},
 	}
 }

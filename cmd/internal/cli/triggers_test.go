@@ -85,7 +85,7 @@ func TestRegistryWebhook_PushReachesTheSecondary(t *testing.T) {
 	sv := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret},
 		"--primary", primary.URL, "--secondary", secondary.URL, "--listen", addr,
 		"--db", filepath.Join(t.TempDir(), "regdrift.db"), "--webhook-mode", "execute",
-		"--log-level", "debug")
+		"--webhook-settle", "3s", "--log-level", "debug")
 	base, logs := sv.base, sv.stderr
 
 	rc := regtest.NewClient(primary.Host, secondary.Host)
@@ -116,8 +116,9 @@ func TestRegistryWebhook_PushReachesTheSecondary(t *testing.T) {
 	}
 	t.Logf("%d notifications, %d runs, %d joined a queued run",
 		strings.Count(logs.String(), `msg="registry notification"`), len(runs), joined)
-	if copied != 1 {
-		t.Errorf("%d actions over %d runs, want one copy of v1", copied, len(runs))
+	if copied != 1 || len(runs) != 1 {
+		t.Errorf("%d actions over %d runs, want one run that copies v1: the events of one "+
+			"push settle into one run", copied, len(runs))
 	}
 	// The latest run saw the push whole and verified the copy.
 	if last := runs[0]; last.Outcome != regdrift.OutcomeInSync {
@@ -301,7 +302,7 @@ func TestRegistryWebhook_BurstBecomesBoundedRuns(t *testing.T) {
 	sv := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret},
 		"--primary", primary.URL, "--secondary", proxy.URL, "--listen", "127.0.0.1:0",
 		"--db", filepath.Join(t.TempDir(), "regdrift.db"), "--webhook-mode", "execute",
-		"--log-level", "error")
+		"--webhook-settle", "0", "--log-level", "error")
 
 	notifyDirect(t, sv.base, primary.Host, "burst/app", 0)
 	select {
@@ -425,5 +426,43 @@ func TestCIWebhook_WaitRunsOut(t *testing.T) {
 	run := waitRun(t, base, fmt.Sprintf("/api/v1/runs/%d", got.Run.ID))
 	if run.Status != regdrift.RunDone || run.Outcome != regdrift.OutcomeInSync {
 		t.Errorf("the run after the wait: %+v, want done and in sync", run)
+	}
+}
+
+// With a settle time, a burst of notifications for one repository is one run that starts once
+// they stop.
+func TestRegistryWebhook_BurstSettlesIntoOneRun(t *testing.T) {
+	primary, secondary := dist2.New(t), dist2.New(t)
+	rc := regtest.NewClient(primary.Host, secondary.Host)
+	pushed, err := regtest.Push(t.Context(), rc, primary.Host, "burst/app", "v0",
+		regtest.Spec{Kind: regtest.OCIImage, Seed: "settle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret},
+		"--primary", primary.URL, "--secondary", secondary.URL, "--listen", "127.0.0.1:0",
+		"--db", filepath.Join(t.TempDir(), "regdrift.db"), "--webhook-mode", "execute",
+		"--webhook-settle", "2s", "--log-level", "error")
+
+	const burst = 100
+	for i := range burst {
+		notifyDirect(t, sv.base, primary.Host, "burst/app", i)
+	}
+	var queued runList
+	apiJSON(t, http.MethodGet, sv.base+"/api/v1/runs", "", http.StatusOK, &queued)
+	if queued.Total != 1 || queued.Runs[0].NotBefore == nil ||
+		queued.Runs[0].Status != regdrift.RunQueued {
+		t.Fatalf("after the burst: %+v, want one queued run held back", queued.Runs)
+	}
+	runs := pollRuns(t, sv.base, "the settled run finished", func(runs []regdrift.Run) bool {
+		return len(runs) > 0 && runs[len(runs)-1].Status.Finished()
+	})
+	if r := runs[0]; len(runs) != 1 || r.Coalesced != burst-1 || r.Status != regdrift.RunDone ||
+		r.Outcome != regdrift.OutcomeInSync || r.Summary.Actions != 1 {
+		t.Errorf("runs %+v, want one done run that %d notifications joined, with one copy",
+			runs, burst-1)
+	}
+	if got := digestOf(t, secondary.URL, "burst/app", "v0"); got != pushed.Digest().String() {
+		t.Errorf("burst/app:v0 on the secondary is %q, want %s", got, pushed.Digest())
 	}
 }
