@@ -199,7 +199,8 @@ func TestExampleFile_LoadsAndValidates(t *testing.T) {
 	}
 	if cfg.WebhookSecret != "secret-of-regdrift-webhook-secret-0123456789" ||
 		cfg.CISecret != "secret-of-regdrift-ci-secret-0123456789" ||
-		cfg.WebhookMode != regdrift.ModeDryRun || cfg.CheckInterval != 15*time.Minute ||
+		cfg.WebhookMode != regdrift.ModeDryRun || cfg.WebhookSettle != 2*time.Second ||
+		cfg.CheckInterval != 15*time.Minute ||
 		cfg.ExecuteInterval != 0 || cfg.DrainTimeout != 30*time.Second {
 		t.Errorf("example triggers: mode %s, check %v, execute %v, drain %v", cfg.WebhookMode,
 			cfg.CheckInterval, cfg.ExecuteInterval, cfg.DrainTimeout)
@@ -235,6 +236,7 @@ func TestTriggers_Config(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--webhook-mode", "dry-run"}, {"--check-interval", "-1m"}, {"--drain-timeout", "0s"},
+		{"--webhook-settle", "2m"},
 	} {
 		cfg, err := loadConfig("serve", args, env, io.Discard)
 		if err == nil {
