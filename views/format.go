@@ -123,13 +123,23 @@ func duration(run *regdrift.Run, now time.Time) string {
 	return end.Sub(*run.StartedAt).Round(time.Second).String()
 }
 
-// scopeLabel describes which repositories a run covers.
+// scopeLabel describes which repositories a run covers. A scope can hold thousands of names
+// (the API takes any list that fits in a request), and each runs table and the overview's
+// verdict show it, so past scopeShown names it says how many more there are; the run's API
+// answer lists them all.
 func scopeLabel(scope []string) string {
-	if len(scope) == 0 {
+	switch {
+	case len(scope) == 0:
 		return "all repositories"
+	case len(scope) <= scopeShown:
+		return strings.Join(scope, ", ")
 	}
-	return strings.Join(scope, ", ")
+	return strings.Join(scope[:scopeShown], ", ") + " and " + itoa(len(scope)-scopeShown) +
+		" more"
 }
+
+// scopeShown is how many names of a run's scope the pages show.
+const scopeShown = 10
 
 // options lists a run's switches in words. Deep has a line of its own (contentCheck).
 func options(run *regdrift.Run) string {

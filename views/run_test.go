@@ -430,6 +430,37 @@ func TestRunList_Empty(t *testing.T) {
 	}
 }
 
+// TestScope_LongListIsShortened asserts that a run asked for thousands of repositories names
+// the first ten and counts the others, in the runs table, on the run page and in the
+// overview's list of runs in progress, rather than printing every name on every row.
+func TestScope_LongListIsShortened(t *testing.T) {
+	var scope []string
+	for i := range 3005 {
+		scope = append(scope, fmt.Sprintf("zz/n%d", i))
+	}
+	const want = "zz/n0, zz/n1, zz/n2, zz/n3, zz/n4, zz/n5, zz/n6, zz/n7, zz/n8, zz/n9 " +
+		"and 2995 more"
+	started := now.Add(-time.Minute)
+	run := &regdrift.Run{ID: 9, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI,
+		Scope: scope, Status: regdrift.RunRunning, CreatedAt: started, StartedAt: &started,
+		ReposTotal: len(scope)}
+
+	list := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"),
+		Runs: []*regdrift.Run{run}, Total: 1, Limit: 50, Now: now}))
+	list.CheckTexts(t, map[string]string{"run-scope": want})
+
+	page := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	page.CheckTexts(t, map[string]string{"run-scope": want})
+
+	overview := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Active: []*regdrift.Run{run}, Now: now}))
+	if got := viewtest.Text(overview.One(t, "active-run")); !strings.Contains(got, want) ||
+		strings.Contains(got, "zz/n10,") {
+		t.Errorf("runs in progress: got %q, want the scope as %q", got, want)
+	}
+}
+
 // stateWords is how the pages name a state.
 func stateWords(s regdrift.State) string {
 	return map[regdrift.State]string{
