@@ -361,6 +361,11 @@ func TestAPI_Repositories(t *testing.T) {
 		"limit=0":                       `limit "0" is not between 1 and`,
 		"offset=-1":                     `offset "-1" is not a whole number`,
 		"q=" + strings.Repeat("a", 256): "q is longer than 255 characters",
+		"q=%00":                         "q holds a control character",
+		"q=geo%0Aapp":                   "q holds a control character",
+		"offset=99999999999999999999":   `offset "99999999999999999999" is too large`,
+		// A message cuts long input at a character, not inside one.
+		"status=a" + strings.Repeat("%C3%A9", 30): `status "a` + strings.Repeat("é", 19) + `…"`,
 	}
 	for query, msg := range bad {
 		res = e.do(t, http.MethodGet, "/api/v1/repositories?"+query, nil)

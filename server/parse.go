@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -71,6 +73,9 @@ func parseOffset(v string) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, regdrift.Errorf(regdrift.EINVALID, "offset %q is too large", clip(v))
+	}
 	if err != nil || n < 0 {
 		return 0, regdrift.Errorf(regdrift.EINVALID, "offset %q is not a whole number", clip(v))
 	}
@@ -153,6 +158,11 @@ func parseRepoFilter(r *http.Request, def int) (regdrift.RepoFilter, error) {
 	}
 	if len(f.Query) > maxQuery {
 		return f, regdrift.Errorf(regdrift.EINVALID, "q is longer than %d characters", maxQuery)
+	}
+	// SQLite's LIKE ends a pattern at a NUL, so "?q=%00" matched every repository; no name
+	// holds a control character, so such a search is refused rather than answered wrongly.
+	if strings.IndexFunc(f.Query, unicode.IsControl) >= 0 {
+		return f, regdrift.Errorf(regdrift.EINVALID, "q holds a control character")
 	}
 	var err error
 	f.Limit, f.Offset, err = parsePage(r, def)
@@ -308,10 +318,15 @@ func parseScope(r *http.Request) ([]string, error) {
 	return req.Repositories, nil
 }
 
-// clip shortens client input echoed in a message.
+// clip shortens client input echoed in a message, at a character boundary: a cut inside a
+// multi-byte character would put invalid UTF-8 into the page.
 func clip(s string) string {
 	if len(s) <= 40 {
 		return s
 	}
-	return s[:40] + "…"
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
