@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -296,14 +297,36 @@ func parseRunForm(r *http.Request) (req regdrift.RunRequest, confirmed bool, err
 		return req, false, bodyError(err)
 	}
 	f := r.PostForm
+	// The dashboard's forms always name the mode and send a switch as "true" or not at all.
+	// Anything else did not come from them, and is refused rather than read as a default: a
+	// missing mode would start a shallow dry run, and "no_delete=yes" would delete.
+	if f.Get("mode") == "" {
+		return req, false, regdrift.Errorf(regdrift.EINVALID, "mode is missing")
+	}
 	req = regdrift.RunRequest{
 		Mode:         regdrift.Mode(f.Get("mode")),
 		Repositories: f["repository"],
-		Deep:         f.Get("deep") == "true",
-		NoDelete:     f.Get("no_delete") == "true",
 		Trigger:      regdrift.TriggerUI,
 	}
+	if req.Deep, err = formSwitch(f, "deep"); err != nil {
+		return req, false, err
+	}
+	if req.NoDelete, err = formSwitch(f, "no_delete"); err != nil {
+		return req, false, err
+	}
 	return req, f.Get("confirm") == "yes", req.Validate()
+}
+
+// formSwitch reads a checkbox or hidden switch: absent is false, "true" is true.
+func formSwitch(f url.Values, name string) (bool, error) {
+	switch v := f.Get(name); v {
+	case "":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, regdrift.Errorf(regdrift.EINVALID, "%s %q is not true", name, clip(v))
+	}
 }
 
 // parseScope reads the repositories an execute would cover from ?repository=. It checks them
