@@ -138,6 +138,15 @@ func scopeLabel(scope []string) string {
 		" more"
 }
 
+// knownCount is n, or "unknown" when nothing has been checked: a 0 there would read as
+// "nothing to do" when nobody knows.
+func knownCount(known bool, n int) string {
+	if !known {
+		return "unknown"
+	}
+	return itoa(n)
+}
+
 // scopeShown is how many names of a run's scope the pages show.
 const scopeShown = 10
 

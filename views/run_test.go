@@ -424,7 +424,8 @@ func TestRunList_Pages(t *testing.T) {
 func TestRunList_Empty(t *testing.T) {
 	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Limit: 50, Now: now}))
 
-	doc.One(t, "no-runs")
+	doc.CheckTexts(t, map[string]string{
+		"no-runs": "No runs yet: a dry run compares the two registries and changes nothing."})
 	if n := len(doc.All("pager")); n != 0 {
 		t.Errorf("pager shown without runs")
 	}
