@@ -53,9 +53,15 @@ func TestRepository_EveryTagState(t *testing.T) {
 	checkRepoForms(t, doc, name)
 	checkTagTable(t, doc, tagWants(name))
 
-	// The tag table of a repository page has no repository column.
+	// The tag table of a repository page has no repository column. What was done and why
+	// comes before the manifests, so that it shows without scrolling the table.
 	if got := len(viewtest.Elements(doc.One(t, "tag-table"), "th")); got != 9+len(p.Tags) {
 		t.Errorf("tag table: %d header cells, want %d", got, 9+len(p.Tags))
+	}
+	head := viewtest.Elements(doc.One(t, "tag-table"), "thead")[0]
+	if got, want := textOf(viewtest.Elements(head, "th")), "Tag State Action Result Error "+
+		"Missing on secondary Primary Secondary Platforms"; got != want {
+		t.Errorf("tag table columns:\n got %q\nwant %q", got, want)
 	}
 	checkRunRows(t, doc, []runRow{
 		{"7", "done", "error", "dry run", "ui", name, "1 minute ago (2026-12-03 11:58:30 UTC)",
