@@ -3,6 +3,7 @@ package views_test
 import (
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,28 @@ func TestOverview_RepositoriesWorstFirst(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want[i]) {
 			t.Errorf("row %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
+	}
+}
+
+// TestOverview_NoneIsGrey asserts that a card counting nothing is marked zero (grey), and
+// only such a card, so that an alarm colour at the top of the page means there is something.
+func TestOverview_NoneIsGrey(t *testing.T) {
+	repos := []*regdrift.RepoSummary{{Name: "team/web", Status: regdrift.RepoDrift, RunID: 8,
+		CheckedAt: now, Counts: regdrift.Counts{Stale: 1, InSync: 3}}}
+	doc := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: totalsOf(repos), Filter: regdrift.RepoFilter{Limit: views.RepoPageSize},
+		Repos: repos, Matched: 1, Now: now}))
+
+	zero := func(id string) bool {
+		return slices.Contains(strings.Fields(attrOf(doc.One(t, id), "class")), "zero")
+	}
+	for id, want := range map[string]bool{"repos-error": true, "repos-drift": false,
+		"repos-in_sync": true, "total-unresolved": true, "total-broken": true,
+		"total-stale": false, "total-only_on_primary": true, "total-only_on_secondary": true,
+		"total-in_sync": false} {
+		if got := zero(id); got != want {
+			t.Errorf("%s: marked zero %v, want %v", id, got, want)
 		}
 	}
 }
