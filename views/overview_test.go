@@ -354,8 +354,20 @@ func TestOverview_DriftChart(t *testing.T) {
 		t.Errorf("last bar drift and unresolved heights: got %s, want 29.0 29.0", h)
 	}
 	doc.CheckTexts(t, map[string]string{"chart-caption": "Drifting and unresolved tags found " +
-		"by the last 3 runs over every repository, oldest on the left. Latest, run #9: " +
-		"2 tags drifting, 2 unresolved; oldest shown, run #7: 0 drifting, 0 unresolved."})
+		"by the last 3 runs over every repository (an execute's before it acted), oldest on " +
+		"the left. Latest, run #9: 2 tags drifting, 2 unresolved before acting; oldest shown, " +
+		"run #7: 0 drifting, 0 unresolved."})
+	// Each bar's title says whether its counts are an execute's before it acted.
+	var titles []string
+	for _, b := range doc.All("chart-bar") {
+		titles = append(titles, viewtest.Text(viewtest.Elements(b, "title")[0]))
+	}
+	wantTitles := []string{"Run #7, dry run (3 hours ago): 0 tags drifting, 0 unresolved",
+		"Run #8, dry run (2 hours ago): 8 tags drifting, 0 unresolved",
+		"Run #9, execute (1 hour ago): 2 tags drifting, 2 unresolved before acting"}
+	if !reflect.DeepEqual(titles, wantTitles) {
+		t.Errorf("bar titles:\n got %q\nwant %q", titles, wantTitles)
+	}
 
 	doc = render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
 		Totals: regdrift.RepoTotals{Repositories: 1, InSync: 1}, Now: now}))
