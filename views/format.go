@@ -241,7 +241,7 @@ func resultWords(r regdrift.Result) string {
 func noMatchText(p RunPage) string {
 	switch v := p.View; {
 	case v.Offset > 0 && p.Matched > 0:
-		return "No tags on this page; go back to the first."
+		return "No tags on this page."
 	case v.State != "" && v.Result != "":
 		return fmt.Sprintf("No tag of this run is %s with an action that %s.",
 			stateLabel(v.State), resultWords(v.Result))

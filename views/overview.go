@@ -126,7 +126,7 @@ func noRepoMatchText(f regdrift.RepoFilter) string {
 	case f.Query != "":
 		return fmt.Sprintf("%s has a name containing “%s”.", what, f.Query)
 	case f.Offset > 0:
-		return what + " on this page; go back to the first."
+		return what + " on this page."
 	default:
 		return what + " as of the latest checks."
 	}

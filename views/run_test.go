@@ -421,6 +421,47 @@ func TestRunList_Pages(t *testing.T) {
 	}
 }
 
+// TestRunList_PastTheLastPage asserts that a page past the last run says there are runs
+// elsewhere and links to the first page, rather than "No runs yet".
+func TestRunList_PastTheLastPage(t *testing.T) {
+	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Total: 2,
+		Offset: 1000, Limit: 50, Now: now}))
+
+	if n := len(doc.All("no-runs")); n != 0 {
+		t.Errorf("a page past the last of 2 runs says there are none")
+	}
+	doc.CheckTexts(t, map[string]string{"no-runs-here": "No runs on this page. Go to the " +
+		"first page", "page-range": "No runs on this page; 2 in all"})
+	if got := attrOf(doc.One(t, "first-page"), "href"); got != "/runs?offset=0&limit=50" {
+		t.Errorf("first page link: got %q", got)
+	}
+}
+
+// TestPastTheLastPage_LinksToTheFirst asserts that the overview's list and a run's tags, asked
+// for a page past their last, say so and link to their first page.
+func TestPastTheLastPage_LinksToTheFirst(t *testing.T) {
+	f := regdrift.RepoFilter{Status: regdrift.RepoDrift, Limit: views.RepoPageSize,
+		Offset: 500}
+	overview := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 3, Drift: 3}, Filter: f, Matched: 3,
+		Now: now}))
+	overview.CheckTexts(t, map[string]string{
+		"no-match": "No drifting repository on this page. Go to the first page"})
+	if got := attrOf(overview.One(t, "first-page"), "href"); got != "/?status=drift" {
+		t.Errorf("overview: first page link %q, want /?status=drift", got)
+	}
+
+	run := &regdrift.Run{ID: 7, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone,
+		CreatedAt: now, Summary: regdrift.Summary{Counts: regdrift.Counts{Stale: 3}}}
+	page := render(t, views.Run(views.NewRunPage(layout("Run #7"), run, nil, nil, 3,
+		views.TagView{State: regdrift.StateStale, Offset: 500}, now)))
+	page.CheckTexts(t, map[string]string{
+		"no-matching-tags": "No tags on this page. Go to the first page"})
+	if got := attrOf(page.One(t, "first-page"), "href"); got != "/runs/7?state=stale" {
+		t.Errorf("run: first page link %q, want /runs/7?state=stale", got)
+	}
+}
+
 func TestRunList_Empty(t *testing.T) {
 	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Limit: 50, Now: now}))
 
