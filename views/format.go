@@ -1,8 +1,10 @@
 package views
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +123,18 @@ func duration(run *regdrift.Run, now time.Time) string {
 		end = *run.FinishedAt
 	}
 	return end.Sub(*run.StartedAt).Round(time.Second).String()
+}
+
+// worstFirst orders a repository's tags by state, worst first, names in order within a state:
+// the store lists them by name, which scattered the four wrong tags of a repository among its
+// hundred in sync.
+func worstFirst(tags []*regdrift.TagRow) []*regdrift.TagRow {
+	out := slices.Clone(tags)
+	slices.SortStableFunc(out, func(a, b *regdrift.TagRow) int {
+		return cmp.Compare(slices.Index(regdrift.States, a.State),
+			slices.Index(regdrift.States, b.State))
+	})
+	return out
 }
 
 // scopeLabel describes which repositories a run covers. A scope can hold thousands of names

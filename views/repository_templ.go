@@ -157,7 +157,7 @@ func Repository(m RepositoryPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = tagTable(m.Tags, false).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = tagTable(worstFirst(m.Tags), false).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
