@@ -4,7 +4,7 @@ BIN     ?= bin
 # Tests start in-process registries and a browser; give them room on a 2-core machine.
 TESTFLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: all build demo test deps generate check-generated vet lint bench clean
+.PHONY: all build demo test deps generate check-generated vet lint bench soak clean
 
 # Linters, installed by version from the Go module proxy into bin/tools.
 TOOLS          := $(CURDIR)/$(BIN)/tools
@@ -53,6 +53,12 @@ lint:
 	@test -x $(TOOLS)/errcheck || GOBIN=$(TOOLS) GOFLAGS= $(GO) install $(ERRCHECK)
 	$(TOOLS)/staticcheck ./...
 	$(TOOLS)/errcheck -ignoretests -exclude .ci/errcheck-exclude ./...
+
+# soak: a served regdrift on loopback under load (a scan of a large fixture, 50 clients reading,
+# a burst of 1,000 webhook events) for about two minutes; it prints latencies, runs and memory.
+# Flags go through SOAK_ARGS, e.g. make soak SOAK_ARGS='--repos 1000 --duration 5m'.
+soak:
+	$(GO) run ./cmd/regdrift-soak $(SOAK_ARGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -59,6 +59,8 @@ type Result string
 const (
 	ResultNone    Result = ""
 	ResultPlanned Result = "planned"
+	// ResultRunning is recorded before an action starts, so that a crash leaves its trace.
+	ResultRunning Result = "running"
 	ResultOK      Result = "ok"
 	ResultFailed  Result = "failed"
 	ResultSkipped Result = "skipped"
@@ -86,7 +88,7 @@ const (
 // Valid reports whether r is a known result; ResultNone is one.
 func (r Result) Valid() bool {
 	switch r {
-	case ResultNone, ResultPlanned, ResultOK, ResultFailed, ResultSkipped:
+	case ResultNone, ResultPlanned, ResultRunning, ResultOK, ResultFailed, ResultSkipped:
 		return true
 	}
 	return false
@@ -100,21 +102,33 @@ type Trigger string
 
 // Triggers of a run.
 const (
-	TriggerCLI Trigger = "cli"
-	TriggerAPI Trigger = "api"
-	TriggerUI  Trigger = "ui"
+	TriggerCLI      Trigger = "cli"
+	TriggerAPI      Trigger = "api"
+	TriggerUI       Trigger = "ui"
+	TriggerWebhook  Trigger = "webhook"  // a registry's notification
+	TriggerCI       Trigger = "ci"       // a signed call from a pipeline
+	TriggerSchedule Trigger = "schedule" // --check-interval or --execute-interval
 )
+
+// ServerTriggers are the triggers of the runs a server queues and carries out; CLI runs
+// belong to the process that started them.
+var ServerTriggers = []Trigger{
+	TriggerAPI, TriggerUI, TriggerWebhook, TriggerCI, TriggerSchedule,
+}
 
 // RunStatus is where a run is in its life.
 type RunStatus string
 
-// Run statuses. A finished run is RunDone and its Outcome says how it ended.
+// Run statuses. A finished run is RunDone and its Outcome says how it ended. An interrupted
+// run (its process stopped or died) is not finished: it waits, like a queued one, to resume
+// from the repositories it had not finished.
 const (
-	RunQueued   RunStatus = "queued"
-	RunRunning  RunStatus = "running"
-	RunDone     RunStatus = "done"
-	RunCanceled RunStatus = "canceled"
-	RunFailed   RunStatus = "failed"
+	RunQueued      RunStatus = "queued"
+	RunRunning     RunStatus = "running"
+	RunInterrupted RunStatus = "interrupted"
+	RunDone        RunStatus = "done"
+	RunCanceled    RunStatus = "canceled"
+	RunFailed      RunStatus = "failed"
 )
 
 // Finished reports whether the run has stopped for good.
@@ -276,6 +290,9 @@ type RepoResult struct {
 	HeldBack  int        `json:"held_back"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
+	// Finished is false while the repository's actions are still to be carried out (its plan
+	// is recorded first); a resumed run does again only what is not finished.
+	Finished bool `json:"-"`
 }
 
 // Summary adds up the results of a run.
@@ -316,6 +333,11 @@ type Run struct {
 	// ReposTotal and ReposDone give progress while the run goes on.
 	ReposTotal int `json:"repositories_total"`
 	ReposDone  int `json:"repositories_done"`
+	// Interruptions counts the times the run was stopped by a shutdown or a crash and resumed.
+	Interruptions int `json:"interruptions"`
+	// Coalesced counts the requests that joined this run while it was queued instead of
+	// queueing a run of their own.
+	Coalesced int `json:"coalesced"`
 }
 
 // RunRequest asks for a run.
@@ -327,6 +349,9 @@ type RunRequest struct {
 	// AllowMassDelete turns the deletion guard off for this one run.
 	AllowMassDelete bool    `json:"allow_mass_delete"`
 	Trigger         Trigger `json:"-"`
+	// Coalesce lets the request join a queued run of the same trigger, mode, scope and
+	// options instead of queueing another (a burst of webhooks, a schedule that outpaces runs).
+	Coalesce bool `json:"-"`
 }
 
 // Validate checks a run request, fills in defaults and drops repeated repository names.
@@ -451,7 +476,9 @@ const (
 	EINVALID  = "invalid"
 	ENOTFOUND = "not_found"
 	ECONFLICT = "conflict"
-	EINTERNAL = "internal"
+	// EUNAVAILABLE is for work refused for the moment: the server is shutting down.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an error whose message is safe to show to a user.

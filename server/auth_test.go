@@ -80,6 +80,10 @@ var routeTable = map[string][]routeCase{
 		{server.RoleAdmin, jsonBody("/api/v1/runs", `{"mode":"execute"}`)},
 	},
 	"GET /api/v1/runs": {{server.RoleViewer, get(fixed("/api/v1/runs"))}},
+	// The webhooks check their own secrets (webhook_test.go), never the API tokens.
+	"POST /api/v1/webhooks/registry": {{public, jsonBody("/api/v1/webhooks/registry",
+		`{"events":[]}`)}},
+	"POST /api/v1/webhooks/ci": {{public, jsonBody("/api/v1/webhooks/ci", `{}`)}},
 	"GET /api/v1/runs/{id}": {{server.RoleViewer, get(func(e *env, t *testing.T) string {
 		return "/api/v1/runs/" + seededRun(e, t)
 	})}},

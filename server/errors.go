@@ -17,6 +17,8 @@ const (
 	codeForbidden        = "forbidden"
 	codeTooLarge         = "too_large"
 	codeMethodNotAllowed = "method_not_allowed"
+	// codeUnsupportedMediaType is a body in a content type the endpoint does not read.
+	codeUnsupportedMediaType = "unsupported_media_type"
 )
 
 // errorStatus maps an error code to its HTTP status. It is the only place that does.
@@ -36,6 +38,10 @@ func errorStatus(code string) int {
 		return http.StatusConflict
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case codeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
+	case regdrift.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -67,6 +73,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 
 	msg := regdrift.ErrorMessage(err)
+	if status == http.StatusServiceUnavailable {
+		// A draining server: a registry or pipeline that retries should wait for the restart.
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if isAPI(r) {
 		s.writeJSON(w, r, status, errorJSON{Error: errorDetail{Code: code, Message: msg,
 			RequestID: id}})
@@ -79,6 +89,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		RequestID: id,
 	}))
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: about a restart's time.
+const retryAfter = "30"
 
 // isAPI reports whether r is a request to the JSON API or the metrics, which get JSON errors.
 func isAPI(r *http.Request) bool {

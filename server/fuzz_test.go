@@ -2,7 +2,11 @@ package server
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -119,4 +123,68 @@ func FuzzRepositoryPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzRegistryWebhook feeds any body to the envelope decoder and what it accepts to the event
+// filter: every event is either ignored or names a valid, covered repository on our hosts.
+func FuzzRegistryWebhook(f *testing.F) {
+	s := &Server{hooks: Webhooks{Repositories: []string{"geo/app", "base"},
+		Hosts: []string{"primary.example:5000"}}}
+	fuzzBody(f, parseEnvelope, func(t *testing.T, env envelope) {
+		repos, ign := s.affected(env)
+		if ign.total() > len(env.Events) || len(repos) > len(env.Events)-ign.total() {
+			t.Fatalf("%d events gave %d repositories and %+v ignored", len(env.Events),
+				len(repos), ign)
+		}
+		for i, name := range repos {
+			if regdrift.ValidateRepoName(name) != nil || !s.covers(name) ||
+				(i > 0 && repos[i-1] >= name) {
+				t.Fatalf("affected %q", repos)
+			}
+		}
+	},
+		`{"events":[]}`, `{}`, ``, `[]`, `{"events":null}`, `{"events":{}}`,
+		`{"events":[{"action":"push","target":{"repository":"geo/app","tag":"v1",`+
+			`"mediaType":"application/vnd.oci.image.manifest.v1+json"},`+
+			`"request":{"host":"primary.example:5000"}}]}`,
+		`{"events":[{"action":"delete","target":{"repository":"base","digest":"sha256:x"}}]}`,
+		`{"events":[{"action":"push","target":{"repository":"geo/app"},`+
+			`"request":{"host":"evil.example"}}]}`,
+		`{"events":[{"action":"push","target":{"repository":"../etc","tag":"x"}}]}`,
+		`{"events":[{"action":"pull"},{"action":"mount"},{"action":7}]}`,
+		`{"events":[{"target":"x"}]}`, `{"events":[1,2,3]}`, `{"events":[]}{}`,
+	)
+}
+
+// FuzzCIWebhook signs any body correctly and feeds it to the CI request parser: it must
+// refuse with a 4xx or accept a valid run request of trigger ci, inside the configuration.
+func FuzzCIWebhook(f *testing.F) {
+	const key = "fuzz-key"
+	s := &Server{hooks: Webhooks{CISecret: key, Repositories: []string{"geo/app", "base"}}}
+	parse := func(r *http.Request) (regdrift.RunRequest, error) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return regdrift.RunRequest{}, bodyError(err)
+		}
+		mac := hmac.New(sha256.New, []byte(key))
+		mac.Write(body)
+		r.Header.Set(headerSignature, "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		req, _, _, err := s.parseCIRequest(r)
+		return req, err
+	}
+	fuzzBody(f, parse, func(t *testing.T, req regdrift.RunRequest) {
+		if !req.Mode.Valid() || req.Trigger != regdrift.TriggerCI || len(req.Repositories) == 0 {
+			t.Fatalf("accepted %+v", req)
+		}
+		for _, name := range req.Repositories {
+			if !s.covers(name) {
+				t.Fatalf("accepted %q, outside the configuration", name)
+			}
+		}
+	},
+		``, `{}`, `{"repositories":["geo/app"],"mode":"execute"}`, `{"mode":"dry-run"}`,
+		`{"repositories":["other"]}`, `{"repositories":["geo/app"],"allow_mass_delete":true}`,
+		`{"repositories":"geo/app"}`, `{"x":1}`, `[]`, `{"mode":"execute"} {}`,
+	)
 }

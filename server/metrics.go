@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -80,4 +82,51 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ts = float64(last.UnixNano()) / 1e9
 	}
 	ch <- prometheus.MustNewConstMetric(descLastCheck, prometheus.GaugeValue, ts)
+}
+
+// hookMetrics count what the webhooks receive and what it comes to.
+type hookMetrics struct {
+	// events counts registry notification events: accepted (they name a repository to run)
+	// or ignored (pulls, blobs, other hosts, names outside the configuration).
+	events *prometheus.CounterVec
+	// runs counts the runs webhook calls asked for, by webhook (registry, ci) and outcome:
+	// queued (a new run) or joined (coalesced into a run already queued).
+	runs *prometheus.CounterVec
+}
+
+func newHookMetrics(reg prometheus.Registerer) hookMetrics {
+	return hookMetrics{
+		events: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regdrift_webhook_events_total",
+			Help: "Registry notification events received, by outcome (accepted, ignored).",
+		}, []string{"outcome"})),
+		runs: registerCounter(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "regdrift_webhook_runs_total",
+			Help: "Runs webhooks asked for, by webhook (registry, ci) and outcome (queued; " +
+				"joined: coalesced into a run already queued).",
+		}, []string{"webhook", "outcome"})),
+	}
+}
+
+// registerCounter registers c with reg, or returns the one a server before registered there.
+func registerCounter(reg prometheus.Registerer, c *prometheus.CounterVec) *prometheus.CounterVec {
+	err := reg.Register(c)
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+		if old, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			return old
+		}
+	}
+	if err != nil {
+		panic(fmt.Sprintf("server: register metric: %v", err)) // a wiring mistake
+	}
+	return c
+}
+
+// countRun counts one run a webhook asked for.
+func (m hookMetrics) countRun(webhook string, joined bool) {
+	outcome := "queued"
+	if joined {
+		outcome = "joined"
+	}
+	m.runs.WithLabelValues(webhook, outcome).Inc()
 }

@@ -178,23 +178,15 @@ const maxQuery = 255
 // the defaults: a dry run of every repository.
 func parseRunRequest(r *http.Request) (regdrift.RunRequest, error) {
 	var req regdrift.RunRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	switch {
-	case errors.Is(err, io.EOF):
-		// An empty body.
-	case err != nil:
-		return req, jsonError(err, req)
-	case dec.More():
-		return req, regdrift.Errorf(regdrift.EINVALID, "invalid JSON: more than one value")
+	if err := decodeStrictBody(r.Body, &req, true); err != nil {
+		return req, err
 	}
 	req.Trigger = regdrift.TriggerAPI
 	return req, req.Validate()
 }
 
 // jsonError describes a failure to decode a body into target to the client by position,
-// field and type.
+// field and type. target is the value decoded into or a pointer to it.
 func jsonError(err error, target any) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return bodyError(err)
@@ -235,6 +227,9 @@ func typeError(e *json.UnmarshalTypeError, target any) error {
 
 // jsonField returns the type of the field of struct type t that JSON calls name.
 func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	if t != nil && t.Kind() == reflect.Pointer { // the decoders pass what they decode into
+		t = t.Elem()
+	}
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil, false
 	}

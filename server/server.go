@@ -34,6 +34,9 @@ type Config struct {
 	Secondary string
 	// Now is the clock of relative times on the pages; nil means time.Now.
 	Now func() time.Time
+	// Webhooks configures the registry and CI webhooks; both are off by default. They do not
+	// use the tokens: each has its own secret.
+	Webhooks Webhooks
 	// Tokens may use the server, each with its role. None turns access control off: every
 	// request acts as an admin, which the command line allows on loopback addresses only.
 	Tokens []Token
@@ -56,12 +59,14 @@ type Server struct {
 	primary   string
 	secondary string
 	now       func() time.Time
+	hooks     Webhooks
 	handler   http.Handler
 
 	tokens        []Token
 	secureCookies bool
 	sessions      *sessions
 	metrics       http.Handler
+	hookMetrics   hookMetrics
 }
 
 // New returns a server for cfg. It panics when Store or Runs is missing: that is a wiring
@@ -78,6 +83,7 @@ func New(cfg Config) *Server {
 		primary:   cfg.Primary,
 		secondary: cfg.Secondary,
 		now:       cfg.Now,
+		hooks:     cfg.Webhooks,
 
 		tokens:        cfg.Tokens,
 		secureCookies: cfg.SecureCookies,
@@ -92,7 +98,12 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.metrics = s.metricsHandler(cfg.Metrics)
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.hookMetrics = newHookMetrics(reg)
+	s.metrics = s.metricsHandler(reg)
 	s.handler = s.routes()
 	return s
 }
@@ -133,6 +144,9 @@ func (s *Server) routes() http.Handler {
 		r.With(admin).Post("/runs/{id}/cancel", s.apiCancelRun)
 		r.With(viewer).Get("/repositories", s.apiListRepositories)
 		r.With(viewer).Get("/repositories/*", s.apiGetRepository) // names hold slashes
+		// The webhooks check their own secret and signature, not the API tokens.
+		r.Post("/webhooks/registry", s.registryWebhook)
+		r.Post("/webhooks/ci", s.ciWebhook)
 	})
 
 	r.With(viewer).Get("/", s.overviewPage)

@@ -46,12 +46,13 @@ func newEnvWith(t *testing.T, fill func(primaryHost, secondaryHost string) error
 	})
 }
 
-// newEnvOpts is newEnvWith with the registry clients built with opts.
+// newEnvOpts is newEnvWith with the registry clients built with opts, and both registries
+// started with regOpts.
 func newEnvOpts(t *testing.T, fill func(primaryHost, secondaryHost string) error,
-	cfg reconcile.Config, opts registry.Options) *env {
+	cfg reconcile.Config, opts registry.Options, regOpts ...dist2.Option) *env {
 	t.Helper()
 	ctx := t.Context()
-	e := &env{pReg: dist2.New(t), sReg: dist2.New(t)}
+	e := &env{pReg: dist2.New(t, regOpts...), sReg: dist2.New(t, regOpts...)}
 	if err := fill(e.pReg.Host, e.sReg.Host); err != nil {
 		t.Fatalf("fill registries: %v", err)
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -34,13 +37,79 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runB
 	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
 	rec := context.WithoutCancel(ctx)
 	e.check(ctx, run, budget, res)
+	if run.Interruptions > 0 && run.Mode == regdrift.ModeExecute {
+		e.carryOver(rec, run, res)
+	}
+	res.Finished = run.Mode != regdrift.ModeExecute || res.Actions == 0
 	// A plan that could not be recorded is not carried out: its trace would be lost.
-	if !e.save(rec, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
+	if !e.save(rec, res) || res.Finished {
 		return res
 	}
 	e.reconcile(ctx, run, res)
+	// Actions cut short by the end of ctx are done again when the run resumes.
+	res.Finished = ctx.Err() == nil
 	e.save(rec, res)
 	return res
+}
+
+// carryOver keeps, in a repository an interrupted attempt of run had started on, the rows of
+// the actions that attempt carried out: the new check sees their tags in sync and would
+// otherwise drop the record of what was done. An action recorded as running when the process
+// stopped, whose tag needs nothing now, was completed. Tags that still need an action get it
+// again.
+func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	prior, _, err := e.store.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: res.Name})
+	if err != nil {
+		// Not fatal: the repository is handled afresh, only the earlier rows are not kept.
+		e.log.Warn("read earlier attempt", "run_id", run.ID, "repository", res.Name, "err", err)
+		return
+	}
+	earlier := make(map[string]regdrift.TagDrift, len(prior))
+	for _, p := range prior {
+		if p.Action != regdrift.ActionNone &&
+			(p.Result == regdrift.ResultOK || p.Result == regdrift.ResultRunning) {
+			earlier[p.Tag] = p.TagDrift
+		}
+	}
+	if len(earlier) == 0 {
+		return
+	}
+	for i := range res.Tags {
+		t := &res.Tags[i]
+		p, ok := earlier[t.Tag]
+		if !ok {
+			continue
+		}
+		delete(earlier, t.Tag)
+		if t.Result != regdrift.ResultPlanned { // nothing left to do: the action was done
+			*t = carriedOut(p)
+		}
+	}
+	// Deleted orphans are listed on neither side any more.
+	for _, tag := range slices.Sorted(maps.Keys(earlier)) {
+		res.Tags = append(res.Tags, carriedOut(earlier[tag]))
+	}
+	sort.Slice(res.Tags, func(i, j int) bool { return res.Tags[i].Tag < res.Tags[j].Tag })
+	res.Before = regdrift.CountTags(res.Tags)
+	res.Actions = countActions(res.Tags)
+	res.Status = repoStatus(res, res.Before)
+}
+
+// carriedOut is an earlier attempt's row of an action that was carried out.
+func carriedOut(p regdrift.TagDrift) regdrift.TagDrift {
+	p.Result, p.Error, p.Verified = regdrift.ResultOK, "", ""
+	return p
+}
+
+// countActions counts the actions a plan carries out or carried out.
+func countActions(tags []regdrift.TagDrift) int {
+	n := 0
+	for _, t := range tags {
+		if t.Action != regdrift.ActionNone && t.Result != regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
 }
 
 // check observes the repository and plans what would bring the secondary in line.
@@ -95,7 +164,7 @@ func (e *Engine) logCheck(ctx context.Context, run *regdrift.Run, res *regdrift.
 
 // reconcile carries out the plan and checks the repository again.
 func (e *Engine) reconcile(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
-	e.act(ctx, res.Name, res.Tags)
+	e.act(ctx, run.ID, res.Name, res.Tags)
 	res.Failed = countFailed(res.Tags)
 	// Broken tags are only seen by a deep check, so their repair is verified by one.
 	after := e.observe(ctx, res.Name, run.Deep || res.Before.Broken > 0)
@@ -323,9 +392,12 @@ func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift
 }
 
 // act carries out the planned actions: copies first, so a tag that moves is never absent, then
-// deletions. Each tag's result and error are set in place.
-func (e *Engine) act(ctx context.Context, name string, tags []regdrift.TagDrift) {
-	log := e.log.With("repository", name)
+// deletions. Each tag's result and error are set in place, and recorded as running before the
+// action starts and again when it ends, so that a crash leaves a trace of what was under way.
+// An action whose start cannot be recorded is not started.
+func (e *Engine) act(ctx context.Context, runID int64, name string, tags []regdrift.TagDrift) {
+	log := e.log.With("run_id", runID, "repository", name)
+	rec := context.WithoutCancel(ctx)
 	for _, kind := range []regdrift.Action{regdrift.ActionCopy, regdrift.ActionDelete} {
 		var idx []int
 		for i, t := range tags {
@@ -335,14 +407,24 @@ func (e *Engine) act(ctx context.Context, name string, tags []regdrift.TagDrift)
 		}
 		forEach(idx, e.secondarySem, func(i int) {
 			t := &tags[i]
-			err := e.do(ctx, name, t)
-			if err != nil {
-				t.Result, t.Error = regdrift.ResultFailed, err.Error()
-				log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+			t.Result = regdrift.ResultRunning
+			if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+				t.Result = regdrift.ResultFailed
+				t.Error = "not started: recording the action failed: " + err.Error()
+				log.Error("record action start", "tag", t.Tag, "err", err)
 				return
 			}
-			t.Result = regdrift.ResultOK
-			log.Debug("action done", "tag", t.Tag, "action", t.Action)
+			if err := e.do(ctx, name, t); err != nil {
+				t.Result, t.Error = regdrift.ResultFailed, err.Error()
+				log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+			} else {
+				t.Result = regdrift.ResultOK
+				log.Debug("action done", "tag", t.Tag, "action", t.Action)
+			}
+			if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+				// The repository's record after verification writes the row again.
+				log.Warn("record action end", "tag", t.Tag, "err", err)
+			}
 		})
 	}
 }

@@ -51,6 +51,18 @@ type Config struct {
 	TLSKey      string        `yaml:"tls_key_file" env:"REGDRIFT_TLS_KEY_FILE"`
 	SessionTTL  time.Duration `yaml:"session_ttl" env:"REGDRIFT_SESSION_TTL"`
 
+	// Triggers of serve (triggers.go). The webhooks' secrets are not the API tokens: a
+	// registry sends WebhookSecret as a header, CI signs its requests with CISecret.
+	WebhookSecret Secret        `yaml:"webhook_secret" env:"REGDRIFT_WEBHOOK_SECRET"`
+	CISecret      Secret        `yaml:"ci_secret" env:"REGDRIFT_CI_SECRET"`
+	WebhookMode   regdrift.Mode `yaml:"webhook_mode" env:"REGDRIFT_WEBHOOK_MODE"`
+	// CheckInterval and ExecuteInterval queue a dry run or an execute of every repository
+	// that often; zero is off.
+	CheckInterval   time.Duration `yaml:"check_interval" env:"REGDRIFT_CHECK_INTERVAL"`
+	ExecuteInterval time.Duration `yaml:"execute_interval" env:"REGDRIFT_EXECUTE_INTERVAL"`
+	// DrainTimeout bounds how long a stopping server lets runs finish their repository.
+	DrainTimeout time.Duration `yaml:"drain_timeout" env:"REGDRIFT_DRAIN_TIMEOUT"`
+
 	// ConfigFile is the file the rest came from, if any.
 	ConfigFile string `yaml:"-"`
 }
@@ -72,7 +84,8 @@ func defaults() Config {
 	d := regdrift.DefaultDeleteLimits()
 	return Config{Concurrency: 8, DBPath: "regdrift.db", Listen: "127.0.0.1:8080",
 		LogLevel: slog.LevelInfo, LogFormat: "text", SessionTTL: 12 * time.Hour,
-		GuardRepoShare: d.RepoShare, GuardRepoMin: d.RepoMin, GuardRunMax: d.RunMax}
+		GuardRepoShare: d.RepoShare, GuardRepoMin: d.RepoMin, GuardRunMax: d.RunMax,
+		WebhookMode: regdrift.ModeDryRun, DrainTimeout: 30 * time.Second}
 }
 
 // deleteLimits are the deletion guard's limits as configured.
@@ -144,6 +157,7 @@ func (c *Config) flags(fs *flag.FlagSet, cmd string) {
 			"URL browsers reach the server at, behind a proxy; https makes cookies Secure")
 		fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file")
 		fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "and this key file")
+		c.triggerFlags(fs)
 	}
 	if cmd == "reconcile" {
 		fs.BoolVar(&c.Execute, "execute", false,
@@ -215,6 +229,7 @@ func (c *Config) Validate() error {
 	if c.SessionTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("session_ttl %s: want a minute or more", c.SessionTTL))
 	}
+	errs = append(errs, c.validateTriggers())
 	return errors.Join(errs...)
 }
 

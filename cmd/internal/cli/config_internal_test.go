@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regdrift/regdrift"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -173,7 +175,8 @@ func TestExampleFile_LoadsAndValidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"primary-password", "secondary-password", "regdrift-ci-token"} {
+	for _, name := range []string{"primary-password", "secondary-password", "regdrift-ci-token",
+		"regdrift-webhook-secret", "regdrift-ci-secret"} {
 		if err := os.WriteFile(filepath.Join(dir, name),
 			[]byte("secret-of-"+name+"-0123456789\n"), 0o600); err != nil {
 			t.Fatal(err)
@@ -193,6 +196,53 @@ func TestExampleFile_LoadsAndValidates(t *testing.T) {
 		!cfg.secureCookies() || cfg.LogFormat != "json" {
 		t.Errorf("example: %d tokens, secure cookies %v, log format %q", len(tokens),
 			cfg.secureCookies(), cfg.LogFormat)
+	}
+	if cfg.WebhookSecret != "secret-of-regdrift-webhook-secret-0123456789" ||
+		cfg.CISecret != "secret-of-regdrift-ci-secret-0123456789" ||
+		cfg.WebhookMode != regdrift.ModeDryRun || cfg.CheckInterval != 15*time.Minute ||
+		cfg.ExecuteInterval != 0 || cfg.DrainTimeout != 30*time.Second {
+		t.Errorf("example triggers: mode %s, check %v, execute %v, drain %v", cfg.WebhookMode,
+			cfg.CheckInterval, cfg.ExecuteInterval, cfg.DrainTimeout)
+	}
+}
+
+// The triggers come from the file, the environment (secrets from NAME_FILE too) and flags,
+// each overriding the one before, and bad values are refused.
+func TestTriggers_Config(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "hook")
+	if err := os.WriteFile(secretFile, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "regdrift.yaml", "webhook_mode: execute\ncheck_interval: 1h\n"+
+		"ci_secret: in-the-file\n")
+	env := envOf(map[string]string{"REGDRIFT_WEBHOOK_SECRET_FILE": secretFile,
+		"REGDRIFT_CHECK_INTERVAL": "10m", "REGDRIFT_CI_SECRET": "from-env",
+		"REGDRIFT_PRIMARY": "http://127.0.0.1:1", "REGDRIFT_SECONDARY": "http://127.0.0.1:2"})
+	cfg, err := loadConfig("serve", []string{"--config", file, "--execute-interval", "6h"}, env,
+		io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebhookSecret != "from-a-file" || cfg.CISecret != "from-env" ||
+		cfg.WebhookMode != regdrift.ModeExecute || cfg.CheckInterval != 10*time.Minute ||
+		cfg.ExecuteInterval != 6*time.Hour {
+		t.Errorf("got secret %q ci %q mode %s check %v execute %v", string(cfg.WebhookSecret),
+			string(cfg.CISecret), cfg.WebhookMode, cfg.CheckInterval, cfg.ExecuteInterval)
+	}
+	for _, args := range [][]string{
+		{"--webhook-mode", "dry-run"}, {"--check-interval", "-1m"}, {"--drain-timeout", "0s"},
+	} {
+		cfg, err := loadConfig("serve", args, env, io.Discard)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("%q: error %v, want one that names %s", args, err, args[0])
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
 package v3test
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -265,4 +266,63 @@ func pagedEnv(t *testing.T, primaryURL, secondaryURL string) (primary, secondary
 	engine = reconcile.New(reconcile.Config{Primary: pair.Primary, Secondary: pair.Secondary,
 		Store: store})
 	return primary, secondary, store, engine
+}
+
+// Distribution 3.1 stores the same lies as 2.8 (sizes are not checked, nesting is not
+// bounded): a deep check of the secondary and an execute from the primary each end every
+// lying tag of regtest.LieSet as its own error, and the honest tags as usual.
+func TestEngine_V3LyingManifests(t *testing.T) {
+	ctx := t.Context()
+	pReg, sReg := dist3.New(t), dist3.New(t)
+	rc := regtest.NewClient(pReg.Host, sReg.Host)
+	deep, err := regtest.BuildLies("v3-deep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := regtest.BuildLies("v3-copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		set        *regtest.LieSet
+		host, repo string
+	}{{deep, pReg.Host, "lie/deep"}, {deep, sReg.Host, "lie/deep"}, {cp, pReg.Host, "lie/copy"}} {
+		if err := p.set.Push(ctx, rc, p.host, p.repo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	primary, secondary, store, engine := pagedEnv(t, pReg.URL, sReg.URL)
+	secondary.SetModify(deep.Faults("lie/deep", true))
+	primary.SetModify(cp.Faults("lie/copy", false))
+	honest := map[string]bool{"honest": true, "nested-8": true}
+
+	bounded, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	run := &regdrift.Run{Mode: regdrift.ModeExecute, Deep: true, Trigger: regdrift.TriggerCLI}
+	if err := store.CreateRun(bounded, run); err != nil {
+		t.Fatal(err)
+	}
+	results, err := engine.Run(bounded, run, nil)
+	if bounded.Err() != nil || err != nil {
+		t.Fatalf("run: %v (deadline: %v)", err, bounded.Err())
+	}
+	if run.Outcome != regdrift.OutcomeError {
+		t.Errorf("outcome %s, want error", run.Outcome)
+	}
+	for _, res := range results {
+		if len(res.Tags) != len(deep.Honest)+len(deep.Lying) {
+			t.Errorf("%s: %d tags", res.Name, len(res.Tags))
+		}
+		for _, tag := range res.Tags {
+			lying := !honest[tag.Tag]
+			failed := tag.State == regdrift.StateUnresolved || tag.Result == regdrift.ResultFailed
+			if lying != failed || lying != (tag.Error != "") {
+				t.Errorf("%s:%s %s %s %q, lying %v", res.Name, tag.Tag, tag.State, tag.Result,
+					tag.Error, lying)
+			}
+		}
+	}
+	if n := secondary.Count(http.MethodDelete, regtest.PathManifest); n != 0 {
+		t.Errorf("%d manifest DELETEs on the secondary", n)
+	}
 }
