@@ -290,6 +290,9 @@ type RepoResult struct {
 	HeldBack  int        `json:"held_back"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
+	// Absent is true when neither registry knows the repository: the run records it, but
+	// there is no repository whose latest state it could be.
+	Absent bool `json:"-"`
 	// Finished is false while the repository's actions are still to be carried out (its plan
 	// is recorded first); a resumed run does again only what is not finished.
 	Finished bool `json:"-"`

@@ -76,6 +76,10 @@ type Store interface {
 	ListRepositories(ctx context.Context, f RepoFilter) ([]*RepoSummary, int, error)
 	// RepoTotals adds up the latest results of every repository.
 	RepoTotals(ctx context.Context) (RepoTotals, error)
+	// ForgetRepositories drops the latest result of every repository not in keep that was
+	// checked before before, and returns how many it dropped: a run over whole catalogs
+	// calls it, so that a repository gone from both registries leaves the overview.
+	ForgetRepositories(ctx context.Context, keep []string, before time.Time) (int64, error)
 	// GetRepository returns the latest result of one repository and its tag rows.
 	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
 	// ListRepoRuns returns the runs that touched a repository, newest first.
