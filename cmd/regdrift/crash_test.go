@@ -85,8 +85,8 @@ func (s *syncBuffer) String() string {
 }
 
 // gate sits in front of the secondary as the proxy's fault hook. It counts the requests of
-// every repository (a "/write" key counts its writes) and holds the blob uploads of one repository from the nth on
-// until it is opened or the client goes away.
+// every repository (a "/write" key counts its writes) and holds the blob uploads of one
+// repository from the nth on until it is opened or the client goes away.
 type gate struct {
 	mu      sync.Mutex
 	counts  map[string]int

@@ -59,6 +59,9 @@ type Config struct {
 	// WebhookSettle holds a notification's run back until its repository has been quiet
 	// that long, so that the events of one push make one run.
 	WebhookSettle time.Duration `yaml:"webhook_settle" env:"REGDRIFT_WEBHOOK_SETTLE"`
+	// WebhookHosts are more names (host[:port]) the registries go by in their events, such
+	// as the one clients push to behind a load balancer; the configured hosts always count.
+	WebhookHosts []string `yaml:"webhook_hosts" env:"REGDRIFT_WEBHOOK_HOSTS"`
 	// CheckInterval and ExecuteInterval queue a dry run or an execute of every repository
 	// that often; zero is off.
 	CheckInterval   time.Duration `yaml:"check_interval" env:"REGDRIFT_CHECK_INTERVAL"`

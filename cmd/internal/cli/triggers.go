@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/server"
@@ -23,6 +24,9 @@ func (c *Config) triggerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.WebhookSettle, "webhook-settle", c.WebhookSettle,
 		"hold a notification's run until its repository has had no event for this long, "+
 			"so one push makes one run; 0 starts at once (env REGDRIFT_WEBHOOK_SETTLE)")
+	fs.Var(&repoList{list: &c.WebhookHosts}, "webhook-host", "another host[:port] the "+
+		"registries' events may name (the one clients push to), repeatable; the configured "+
+		"registries' hosts always count (env REGDRIFT_WEBHOOK_HOSTS)")
 	fs.DurationVar(&c.CheckInterval, "check-interval", c.CheckInterval,
 		"queue a dry run of every repository this often, such as 15m; 0 is off "+
 			"(env REGDRIFT_CHECK_INTERVAL)")
@@ -43,6 +47,11 @@ func (c *Config) validateTriggers() error {
 		errs = append(errs, fmt.Errorf("--webhook-settle %v: want 0 to %v", c.WebhookSettle,
 			regdrift.MaxSettle))
 	}
+	for _, h := range c.WebhookHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			errs = append(errs, fmt.Errorf("--webhook-host %q: want host or host:port", h))
+		}
+	}
 	if c.CheckInterval < 0 || c.ExecuteInterval < 0 {
 		errs = append(errs, errors.New("--check-interval and --execute-interval must not be "+
 			"negative"))
@@ -58,6 +67,6 @@ func (c *Config) webhooks(primary, secondary registry.Endpoint) server.Webhooks 
 	return server.Webhooks{
 		RegistrySecret: string(c.WebhookSecret), CISecret: string(c.CISecret),
 		Mode: c.WebhookMode, Deep: c.Deep, Settle: c.WebhookSettle, Repositories: c.Repos,
-		Hosts: []string{primary.Host, secondary.Host},
+		Hosts: append([]string{primary.Host, secondary.Host}, c.WebhookHosts...),
 	}
 }
