@@ -159,7 +159,8 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		// Most likely the registry knows itself by another name than the configuration:
 		// its pushes would never be mirrored, so say so where an operator looks.
 		s.log.WarnContext(r.Context(), "registry notification names hosts regdrift does not "+
-			"check; those events are ignored", keyRequestID, requestID(r.Context()),
+			"check; those events are ignored (a name of one of ours belongs in webhook_hosts)",
+			keyRequestID, requestID(r.Context()),
 			"hosts", otherHosts(env, s), "configured", s.hooks.Hosts)
 	}
 	s.log.InfoContext(r.Context(), "registry notification", keyRequestID,
