@@ -132,7 +132,7 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 	}
 
 	// A resumed run counts the deletions still to do; the first attempt counted them all.
-	budget := e.budget(ctx, run, todo)
+	budget := e.budget(ctx, run, todo, sig)
 	results, stopped := e.runRepos(ctx, run, todo, budget, sig)
 	results = append(done, results...)
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
