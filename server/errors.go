@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/views"
 )
@@ -100,8 +102,35 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, regdrift.Errorf(regdrift.ENOTFOUND, "no page at %s", r.URL.Path))
 }
 
+// methodNotAllowed answers 405 with the Allow header HTTP asks for, which names the methods
+// the path does take; chi fills it in only for its own handler, not for this one.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if allowed := s.allowed(r); len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
 	s.fail(w, r, regdrift.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
+}
+
+// allowed lists the methods the route table serves at r's path; HEAD goes with GET.
+func (s *Server) allowed(r *http.Request) []string {
+	routes, ok := s.handler.(chi.Routes)
+	if !ok {
+		return nil
+	}
+	path := r.URL.RawPath // the path as chi routes it
+	if path == "" {
+		path = r.URL.Path
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }
 
 // bodyError turns a failure to read a request body into a client error.

@@ -82,8 +82,9 @@ const (
 	activeShown = 5
 )
 
-// activeStatuses are the statuses of a run that has not ended.
-var activeStatuses = []regdrift.RunStatus{regdrift.RunQueued, regdrift.RunRunning}
+// activeStatuses are the statuses of a run that has not ended; an interrupted one resumes.
+var activeStatuses = []regdrift.RunStatus{regdrift.RunQueued, regdrift.RunRunning,
+	regdrift.RunInterrupted}
 
 func (s *Server) loadOverview(ctx context.Context, f regdrift.RepoFilter) (views.OverviewPage,
 	error) {

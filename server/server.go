@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regdrift/regdrift"
@@ -116,7 +117,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // from an admin.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin(), s.authenticate)
+	// GetHead answers a HEAD as the GET of the same path would be, without the body: uptime
+	// checks and link checkers send HEAD, and HTTP asks every server to take it where it
+	// takes GET.
+	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin(), s.authenticate,
+		middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	viewer, operator, admin := s.require(RoleViewer), s.require(RoleOperator),

@@ -1,8 +1,10 @@
 package views
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,13 +125,44 @@ func duration(run *regdrift.Run, now time.Time) string {
 	return end.Sub(*run.StartedAt).Round(time.Second).String()
 }
 
-// scopeLabel describes which repositories a run covers.
-func scopeLabel(scope []string) string {
-	if len(scope) == 0 {
-		return "all repositories"
-	}
-	return strings.Join(scope, ", ")
+// worstFirst orders a repository's tags by state, worst first, names in order within a state:
+// the store lists them by name, which scattered the four wrong tags of a repository among its
+// hundred in sync.
+func worstFirst(tags []*regdrift.TagRow) []*regdrift.TagRow {
+	out := slices.Clone(tags)
+	slices.SortStableFunc(out, func(a, b *regdrift.TagRow) int {
+		return cmp.Compare(slices.Index(regdrift.States, a.State),
+			slices.Index(regdrift.States, b.State))
+	})
+	return out
 }
+
+// scopeLabel describes which repositories a run covers. A scope can hold thousands of names
+// (the API takes any list that fits in a request), and each runs table and the overview's
+// verdict show it, so past scopeShown names it says how many more there are; the run's API
+// answer lists them all.
+func scopeLabel(scope []string) string {
+	switch {
+	case len(scope) == 0:
+		return "all repositories"
+	case len(scope) <= scopeShown:
+		return strings.Join(scope, ", ")
+	}
+	return strings.Join(scope[:scopeShown], ", ") + " and " + itoa(len(scope)-scopeShown) +
+		" more"
+}
+
+// knownCount is n, or "unknown" when nothing has been checked: a 0 there would read as
+// "nothing to do" when nobody knows.
+func knownCount(known bool, n int) string {
+	if !known {
+		return "unknown"
+	}
+	return itoa(n)
+}
+
+// scopeShown is how many names of a run's scope the pages show.
+const scopeShown = 10
 
 // options lists a run's switches in words. Deep has a line of its own (contentCheck).
 func options(run *regdrift.Run) string {
@@ -144,6 +177,26 @@ func options(run *regdrift.Run) string {
 		return "—"
 	}
 	return strings.Join(opts, ", ")
+}
+
+// history says what happened to a run besides its work: the restarts it came through and the
+// requests (webhook bursts, schedule ticks) that joined it while it was queued. "" for none.
+func history(run *regdrift.Run) string {
+	var parts []string
+	switch n := run.Interruptions; {
+	case n == 1:
+		parts = append(parts, "interrupted once by a server stop, resumed where it was")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("interrupted %d times by server stops, resumed "+
+			"each time where it was", n))
+	}
+	switch n := run.Coalesced; {
+	case n == 1:
+		parts = append(parts, "1 more request joined it while it was queued")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d more requests joined it while it was queued", n))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // guardText says what the deletion guard held back and how to override it. The engine's note
@@ -222,7 +275,7 @@ func resultWords(r regdrift.Result) string {
 func noMatchText(p RunPage) string {
 	switch v := p.View; {
 	case v.Offset > 0 && p.Matched > 0:
-		return "No tags on this page; go back to the first."
+		return "No tags on this page."
 	case v.State != "" && v.Result != "":
 		return fmt.Sprintf("No tag of this run is %s with an action that %s.",
 			stateLabel(v.State), resultWords(v.Result))

@@ -694,7 +694,7 @@ func whenPtr(now time.Time, t *time.Time) templ.Component {
 	})
 }
 
-// countCards shows the number of tags in every state, worst first. The test ids of the list
+// countCards shows the number of tags in every state, worst first; a state with none is grey. The test ids of the list
 // and of each card (cardID plus the state) are parameters, so that a page can show two sets.
 func countCards(c regdrift.Counts, listID, cardID string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
@@ -739,7 +739,7 @@ func countCards(c regdrift.Counts, listID, cardID string) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var38 = []any{"state-" + string(s)}
+				var templ_7745c5c3_Var38 = []any{"state-" + string(s), templ.KV("zero", c.Get(s) == 0)}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var38...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -760,7 +760,7 @@ func countCards(c regdrift.Counts, listID, cardID string) templ.Component {
 				var templ_7745c5c3_Var40 string
 				templ_7745c5c3_Var40, templ_7745c5c3_Err = templruntime.NewAttributeExpression(cardID + string(s)).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/layout.templ`, Line: 118, Col: 70}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/layout.templ`, Line: 118, Col: 103}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var40)
 				if templ_7745c5c3_Err != nil {

@@ -291,6 +291,20 @@ func (p ConfirmPage) Deletes() int {
 	return n
 }
 
+// Counted reports whether any repository the execute covers has been checked, so that its
+// counts stand for something; a scope of repositories never checked has none.
+func (p ConfirmPage) Counted() bool {
+	if len(p.Scope) == 0 {
+		return p.Totals.Repositories > 0
+	}
+	for _, r := range p.Repos {
+		if r.Summary != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Known reports whether any repository has been checked, so that the page has numbers.
 func (p ConfirmPage) Known() bool {
 	if len(p.Scope) == 0 {
