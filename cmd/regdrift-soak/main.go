@@ -55,9 +55,10 @@ func parseFlags() options {
 		"how long to wait for the runs to finish after the clients stop")
 	flag.StringVar(&o.bin, "bin", "", "regdrift binary (default: built from ./cmd/regdrift)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (database, server log)")
-	// A repository has at most one run queued: events join it. Events that arrive while it
-	// runs queue the next, so a burst becomes about 1 + burst time / run time runs for each.
-	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 5,
+	// A webhook run waits until its repository has been quiet for the settle time (at most a
+	// minute after the first event) and events join it meanwhile: a burst of a few seconds
+	// becomes one run per repository; events after it starts queue a second.
+	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 2,
 		"the bound: runs the events may become per repository")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	flag.Parse()
