@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -51,43 +52,54 @@ func fill(ctx context.Context, primary, secondary string, repos, tags int) ([]st
 
 func fillRepo(ctx context.Context, rc *regclient.RegClient, primary, secondary, name string,
 	tags int) error {
+	img, err := regtest.Build(regtest.Spec{Kind: regtest.OCIImage, Seed: name})
+	if err != nil {
+		return err
+	}
 	for j := range tags {
 		tag := fmt.Sprintf("1.%d", j)
-		c, err := variant(name, tag)
+		raw, err := annotated(img.Raw, tag)
 		if err != nil {
 			return err
 		}
-		if err := put(ctx, rc, primary, name, tag, c, j == 0); err != nil {
+		if err := put(ctx, rc, primary, name, tag, img, raw, j == 0); err != nil {
 			return err
 		}
 		switch {
 		case j%10 == 9:
 			continue // only on the primary
 		case j%7 == 6:
-			if c, err = variant(name, tag+"-old"); err != nil {
+			if raw, err = annotated(img.Raw, tag+"-old"); err != nil {
 				return err
 			}
 		}
-		if err := put(ctx, rc, secondary, name, tag, c, j == 0); err != nil {
+		if err := put(ctx, rc, secondary, name, tag, img, raw, j == 0); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// variant is the image of repository name under tag: the same blobs for every tag.
-func variant(name, tag string) (*regtest.Content, error) {
-	return regtest.Build(regtest.Spec{Kind: regtest.OCIImage, Seed: name,
-		Annotations: map[string]string{"org.opencontainers.image.version": tag}})
+// annotated returns the image manifest raw with a version annotation: another manifest on the
+// same blobs, made without building the image again.
+func annotated(raw []byte, version string) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("annotate manifest: %w", err)
+	}
+	m["annotations"] = map[string]string{"org.opencontainers.image.version": version}
+	return json.Marshal(m)
 }
 
-// put pushes c under tag: blobs and all when first, the manifest alone otherwise.
-func put(ctx context.Context, rc *regclient.RegClient, host, repo, tag string, c *regtest.Content,
-	first bool) error {
+// put pushes raw, a manifest on img's blobs, under tag, with the blobs first when first.
+func put(ctx context.Context, rc *regclient.RegClient, host, repo, tag string,
+	img *regtest.Content, raw []byte, first bool) error {
 	if first {
-		return c.Push(ctx, rc, host, repo, tag)
+		if err := img.Push(ctx, rc, host, repo, ""); err != nil {
+			return err
+		}
 	}
-	resp, err := regtest.PutManifest(ctx, "http://"+host, repo, tag, c.Desc.MediaType, c.Raw)
+	resp, err := regtest.PutManifest(ctx, "http://"+host, repo, tag, img.Desc.MediaType, raw)
 	if err != nil {
 		return err
 	}

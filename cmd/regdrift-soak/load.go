@@ -153,6 +153,8 @@ type burstResult struct {
 	Skipped string
 	Posts   int
 	Events  int
+	// Took is the time from the first envelope sent to the last answer.
+	Took time.Duration
 	// RunIDs are the runs the answers named, by repository.
 	RunIDs map[string]map[int64]bool
 }
@@ -170,6 +172,7 @@ type hookAnswer struct {
 func (c *client) burst(ctx context.Context, events, perPost int, repos []string,
 	mode string) burstResult {
 	res := burstResult{RunIDs: map[string]map[int64]bool{}}
+	start := time.Now()
 	envelopes := make(chan []byte)
 	go func() {
 		defer close(envelopes)
@@ -200,6 +203,7 @@ func (c *client) burst(ctx context.Context, events, perPost int, repos []string,
 	if !send(first, min(perPost, events)) {
 		for range envelopes {
 		}
+		res.Took = time.Since(start)
 		return res
 	}
 	var wg sync.WaitGroup
@@ -211,6 +215,7 @@ func (c *client) burst(ctx context.Context, events, perPost int, repos []string,
 		})
 	}
 	wg.Wait()
+	res.Took = time.Since(start)
 	return res
 }
 

@@ -40,7 +40,7 @@ type options struct {
 
 func parseFlags() options {
 	var o options
-	flag.IntVar(&o.repos, "repos", 1000, "repositories in the fixture")
+	flag.IntVar(&o.repos, "repos", 800, "repositories in the fixture")
 	flag.IntVar(&o.tags, "tags", 20, "tags per repository")
 	flag.IntVar(&o.clients, "clients", 50, "clients reading pages and the API at once")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long the clients read")
@@ -55,7 +55,10 @@ func parseFlags() options {
 		"how long to wait for the runs to finish after the clients stop")
 	flag.StringVar(&o.bin, "bin", "", "regdrift binary (default: built from ./cmd/regdrift)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (database, server log)")
-	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 3,
+	// A webhook run waits until its repository has been quiet for the settle time (at most a
+	// minute after the first event) and events join it meanwhile: a burst of a few seconds
+	// becomes one run per repository; events after it starts queue a second.
+	flag.IntVar(&o.maxRunsPerRepo, "max-runs-per-repo", 2,
 		"the bound: runs the events may become per repository")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file")
 	flag.Parse()

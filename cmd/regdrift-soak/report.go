@@ -48,6 +48,10 @@ type webhookFigures struct {
 	PerRepo  map[string]int
 	Answered int
 	Open     int
+	// BurstSeconds is how long the burst took; RunSecondsP50 the median time a webhook run
+	// took from its start to its end.
+	BurstSeconds  float64
+	RunSecondsP50 float64
 }
 
 type rssFigures struct {
@@ -81,7 +85,8 @@ func (r *report) setLoad(rec *recorder, b burstResult, runs []runInfo, scanID in
 		delete(r.Latency, kindWebhook) // the one answer was the 404
 	}
 	r.Webhook = webhookFigures{Skipped: b.Skipped, Posts: b.Posts, Events: b.Events,
-		PerRepo: map[string]int{}}
+		PerRepo: map[string]int{}, BurstSeconds: b.Took.Seconds()}
+	var took []time.Duration
 	for _, ids := range b.RunIDs {
 		r.Webhook.Answered += len(ids)
 	}
@@ -100,6 +105,9 @@ func (r *report) setLoad(rec *recorder, b burstResult, runs []runInfo, scanID in
 		if !run.finished() {
 			r.Webhook.Open++
 		}
+		if run.StartedAt != nil && run.FinishedAt != nil {
+			took = append(took, run.FinishedAt.Sub(*run.StartedAt))
+		}
 		for _, name := range run.Scope {
 			r.Webhook.PerRepo[name]++
 		}
@@ -107,6 +115,7 @@ func (r *report) setLoad(rec *recorder, b burstResult, runs []runInfo, scanID in
 	for _, name := range eventRepos {
 		r.Webhook.PerRepo[name] += 0
 	}
+	r.Webhook.RunSecondsP50 = summarise(took).P50ms / 1000
 }
 
 func (r *report) setRSS(at []time.Duration, kib []int64) {
@@ -116,7 +125,7 @@ func (r *report) setRSS(at []time.Duration, kib []int64) {
 	mib := func(k int64) float64 { return float64(k) / 1024 }
 	r.RSS.StartMiB, r.RSS.EndMiB = mib(kib[0]), mib(kib[len(kib)-1])
 	r.RSS.PeakMiB = mib(slices.Max(kib))
-	step := max(1, len(kib)/10)
+	step := max(1, (len(kib)+9)/10)
 	for i := 0; i < len(kib); i += step {
 		r.RSS.Timeline = append(r.RSS.Timeline,
 			fmt.Sprintf("%.0fs %.0f", at[i].Seconds(), mib(kib[i])))
@@ -175,9 +184,10 @@ func (r *report) print(out io.Writer) {
 			names = append(names, fmt.Sprintf("%s=%d", n, w.PerRepo[n]))
 		}
 		slices.Sort(names)
-		p("webhook: %d events in %d posts became %d runs (%d named in answers) over %d "+
-			"repositories: %s", w.Events, w.Posts, w.Runs, w.Answered, len(w.PerRepo),
-			strings.Join(names, " "))
+		p("webhook: %d events in %d posts over %.1fs became %d runs (%d named in answers) "+
+			"over %d repositories: %s; a webhook run took %.1fs (p50)", w.Events, w.Posts,
+			w.BurstSeconds, w.Runs, w.Answered, len(w.PerRepo), strings.Join(names, " "),
+			w.RunSecondsP50)
 	}
 	p("server RSS MiB: start %.1f, peak %.1f, end %.1f; timeline (s MiB): %s", r.RSS.StartMiB,
 		r.RSS.PeakMiB, r.RSS.EndMiB, strings.Join(r.RSS.Timeline, ", "))

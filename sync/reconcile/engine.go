@@ -267,6 +267,14 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 // watches between and before repositories.
 func stopContext(ctx context.Context, sig Signals) (context.Context, context.CancelFunc) {
 	stop, release := context.WithCancel(ctx)
+	// A signal that fired already stops at once, not when the goroutine below gets to run.
+	select {
+	case <-sig.Cancel:
+		release()
+	case <-sig.Drain:
+		release()
+	default:
+	}
 	go func() {
 		select {
 		case <-sig.Cancel:

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/regdrift/regdrift"
@@ -56,16 +57,15 @@ func TestRunner_CancelStopsBetweenRepositories(t *testing.T) {
 	r := reconcile.NewRunner(engine, e.store, testLogger())
 	defer r.Close()
 
-	// Hold the first repository's tag listing until the cancel has been asked for.
+	// Hold the first repository's own tag listing until the cancel has been asked for. Its
+	// first listing belongs to the deletion guard's count, before any repository starts.
 	entered, release := make(chan struct{}), make(chan struct{})
 	first := "/v2/" + regtest.DemoBase + "/tags/list"
+	var listings atomic.Int64
 	e.primary.SetFault(func(req *http.Request) (int, bool) {
-		if strings.HasPrefix(req.URL.Path, first) {
-			select {
-			case entered <- struct{}{}:
-				<-release
-			default:
-			}
+		if strings.HasPrefix(req.URL.Path, first) && listings.Add(1) == 2 {
+			entered <- struct{}{}
+			<-release
 		}
 		return 0, false
 	})
@@ -89,6 +89,45 @@ func TestRunner_CancelStopsBetweenRepositories(t *testing.T) {
 	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
 	if err != nil || len(repos) != 1 || repos[0].Name != regtest.DemoBase {
 		t.Errorf("recorded repositories %v (%v), want only %s", repos, err, regtest.DemoBase)
+	}
+}
+
+// A cancel while the deletion guard counts what the run would delete (it lists every
+// repository first) ends the run there: no repository is started, nothing is copied.
+func TestRunner_CancelDuringTheGuardCount(t *testing.T) {
+	e := newEnv(t)
+	r := reconcile.NewRunner(e.engine, e.store, testLogger())
+	defer r.Close()
+	entered, release := make(chan struct{}), make(chan struct{})
+	first := "/v2/" + regtest.DemoBase + "/tags/list"
+	var listings atomic.Int64
+	e.primary.SetFault(func(req *http.Request) (int, bool) {
+		if strings.HasPrefix(req.URL.Path, first) && listings.Add(1) == 1 {
+			entered <- struct{}{}
+			<-release
+		}
+		return 0, false
+	})
+	run, err := r.StartRun(t.Context(), regdrift.RunRequest{Mode: regdrift.ModeExecute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := r.CancelRun(t.Context(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	got, err := r.Wait(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
+	if got.Status != regdrift.RunCanceled || got.ReposDone != 0 || err != nil || len(repos) != 0 {
+		t.Errorf("run %s with %d repositories done, %d recorded (%v); want canceled, none",
+			got.Status, got.ReposDone, len(repos), err)
+	}
+	if n := e.secondary.Count(http.MethodPut, regtest.PathManifest); n != 0 {
+		t.Errorf("%d manifests pushed to the secondary after the cancel", n)
 	}
 }
 

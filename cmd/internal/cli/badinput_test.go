@@ -50,12 +50,56 @@ func snapshot(t *testing.T, path string) map[string][]string {
 	return out
 }
 
+// badCase is one bad request and the answer it must get.
+type badCase struct {
+	name, method, path, ctype, body string
+	status                          int
+	code, msg                       string
+	header                          map[string]string
+}
+
+// webhookCases are the bad requests of the two webhooks; none may start a run. An event of
+// another registry is no error, but must start nothing either.
+func webhookCases(huge string) []badCase {
+	const hook, ci = "/api/v1/webhooks/registry", "/api/v1/webhooks/ci"
+	events := "application/vnd.docker.distribution.events.v1+json"
+	token := map[string]string{"X-Regdrift-Webhook-Token": hookSecret}
+	signed := func(body string) map[string]string {
+		return map[string]string{"X-Regdrift-Signature-256": signBody(body)}
+	}
+	other := `{"events":[{"action":"push","target":{"repository":"base/alpine","tag":"x"},` +
+		`"request":{"host":"evil.example:5000"}}]}`
+	return []badCase{
+		{name: "webhook: body over the limit", method: "POST", path: hook, ctype: events,
+			body: huge, status: 413, code: "too_large", msg: "larger than", header: token},
+		{name: "webhook: wrong token", method: "POST", path: hook, ctype: events,
+			body: `{"events":[]}`, status: 403, code: "forbidden", msg: "X-Regdrift-Webhook-Token",
+			header: map[string]string{"X-Regdrift-Webhook-Token": "guess"}},
+		{name: "webhook: not an envelope", method: "POST", path: hook, ctype: events,
+			body: `{"events":`, status: 400, code: "invalid", msg: "invalid JSON", header: token},
+		{name: "webhook: another registry's event", method: "POST", path: hook, ctype: events,
+			body: other, status: 200, header: token},
+		{name: "ci: body over the limit", method: "POST", path: ci, ctype: "application/json",
+			body: huge, status: 413, code: "too_large", msg: "larger than", header: signed(huge)},
+		{name: "ci: wrong signature", method: "POST", path: ci, ctype: "application/json",
+			body: `{"mode":"execute"}`, status: 403, code: "forbidden",
+			msg: "X-Regdrift-Signature-256", header: signed(`{}`)},
+		{name: "ci: unknown field", method: "POST", path: ci, ctype: "application/json",
+			body: `{"mode":"execute","wipe":true}`, status: 400, code: "invalid",
+			msg: "unknown field", header: signed(`{"mode":"execute","wipe":true}`)},
+		{name: "ci: a host in the name", method: "POST", path: ci, ctype: "application/json",
+			body: `{"repositories":["127.0.0.1:1/x"]}`, status: 400, code: "invalid",
+			msg: "invalid repository name", header: signed(`{"repositories":["127.0.0.1:1/x"]}`)},
+	}
+}
+
 // TestServe_BadInputTouchesNothing sends a served regdrift every kind of bad request the API
 // and the dashboard take, each of which must get a clear 4xx, and checks that the database
 // reads exactly as before, row for row.
 func TestServe_BadInputTouchesNothing(t *testing.T) {
 	s := newSetup(t)
-	base := startServe(t, s)
+	base := serveWith(t, map[string]string{"REGDRIFT_WEBHOOK_SECRET": hookSecret,
+		"REGDRIFT_CI_SECRET": ciKey}, s.args(s.primary.URL, "--listen", "127.0.0.1:0")...).base
 	var started regdrift.Run
 	hdr := apiJSON(t, http.MethodPost, base+"/api/v1/runs", `{"mode":"dry_run"}`,
 		http.StatusAccepted, &started)
@@ -109,7 +153,12 @@ func TestServe_BadInputTouchesNothing(t *testing.T) {
 			"application/x-www-form-urlencoded", "repository=" + strings.Repeat("a", 1<<20+1),
 			413, "", ""},
 	}
-	for _, tc := range cases {
+	all := webhookCases(huge)
+	for _, c := range cases {
+		all = append(all, badCase{name: c.name, method: c.method, path: c.path, ctype: c.ctype,
+			body: c.body, status: c.status, code: c.code, msg: c.msg})
+	}
+	for _, tc := range all {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := http.NewRequest(tc.method, base+tc.path, strings.NewReader(tc.body))
 			if err != nil {
@@ -117,6 +166,9 @@ func TestServe_BadInputTouchesNothing(t *testing.T) {
 			}
 			if tc.ctype != "" {
 				req.Header.Set("Content-Type", tc.ctype)
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
