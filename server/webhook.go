@@ -54,6 +54,7 @@ const (
 	eventsMediaType    = "application/vnd.docker.distribution.events.v1+json"
 
 	defaultCIWait = 5 * time.Minute
+	minCIWait     = time.Second
 	maxCIWait     = 30 * time.Minute
 )
 
@@ -398,10 +399,12 @@ func parseWait(r *http.Request) (bool, time.Duration, error) {
 	timeout := defaultCIWait
 	if v := q.Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > maxCIWait {
+		// NOTE: below a second the wait ends before any run could, with a 504 for a run
+		// queued all the same.
+		if err != nil || d < minCIWait || d > maxCIWait {
 			return false, 0, regdrift.Errorf(regdrift.EINVALID,
-				"timeout %q is not a duration between 1s and %v (such as 90s or 10m)", clip(v),
-				maxCIWait)
+				"timeout %q is not a duration between %v and %v (such as 90s or 10m)",
+				clip(v), minCIWait, maxCIWait)
 		}
 		timeout = d
 	}

@@ -324,6 +324,10 @@ func TestCIWebhook_Refused(t *testing.T) {
 			http.StatusBadRequest, "invalid", "between 1s and 30m"},
 		{"timeout not a duration", "?wait=true&timeout=10", body, sign(ciSecret, body),
 			http.StatusBadRequest, "invalid", "such as 90s"},
+		{"timeout under a second", "?wait=true&timeout=500ms", body, sign(ciSecret, body),
+			http.StatusBadRequest, "invalid", "between 1s and 30m"},
+		{"timeout zero", "?wait=true&timeout=0s", body, sign(ciSecret, body),
+			http.StatusBadRequest, "invalid", "between 1s and 30m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
