@@ -255,3 +255,24 @@ func TestLocalOnly_RefusesOtherHostNames(t *testing.T) {
 	e = newEnv(t)
 	checkStatus(t, serve(http.MethodGet, "evil.example:8080"), http.StatusOK)
 }
+
+// Every answer, a page, an API answer, a refusal and a static file alike, forbids framing by
+// other sites: without tokens a framed page needs no cookie, and its buttons act as an admin.
+func TestSecurityHeaders_OnEveryAnswer(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]string{
+		"Content-Security-Policy": "frame-ancestors 'none'",
+		"X-Frame-Options":         "DENY",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+	}
+	for _, target := range []string{"/", "/ui/execute", "/api/v1/runs", "/api/v1/runs/999",
+		"/signin", "/no/such/page", "/favicon.ico"} {
+		res := e.do(t, http.MethodGet, target, nil)
+		for k, v := range want {
+			if got := res.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s is %q, want %q", target, k, got, v)
+			}
+		}
+	}
+}

@@ -132,9 +132,8 @@ func (s *Server) routes() http.Handler {
 	// GetHead answers a HEAD as the GET of the same path would be, without the body: uptime
 	// checks and link checkers send HEAD, and HTTP asks every server to take it where it
 	// takes GET.
-	r.Use(s.requestID, s.accessLog, s.recoverPanic, s.localHost, limitBody, s.crossOrigin(),
-		s.authenticate,
-		middleware.GetHead)
+	r.Use(s.requestID, s.accessLog, s.recoverPanic, securityHeaders, s.localHost, limitBody,
+		s.crossOrigin(), s.authenticate, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	viewer, operator, admin := s.require(RoleViewer), s.require(RoleOperator),
