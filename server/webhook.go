@@ -312,6 +312,13 @@ func (s *Server) ciWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err != nil && r.Context().Err() != nil {
+		// The caller hung up (a pipeline timeout or cancel): nobody reads an answer, and it
+		// is no failure of the server's.
+		s.log.InfoContext(r.Context(), "CI caller stopped waiting; the run goes on",
+			keyRequestID, requestID(r.Context()), "run_id", run.ID)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("wait for run %d: %w", run.ID, err))
 		return
