@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -218,6 +219,60 @@ func checkRoute(t *testing.T, method string, c routeCase) {
 		}
 		if strings.HasPrefix(target, "/api/") && want == "403" {
 			checkAPIError(t, res, http.StatusForbidden, "forbidden", "role")
+		}
+	}
+}
+
+// Without tokens the server acts as an admin to anyone who reaches it, so it answers only
+// loopback host names: a page served under a name that resolves to 127.0.0.1 (DNS
+// rebinding) is same-origin to the browser and would pass the cross-origin check.
+func TestLocalOnly_RefusesOtherHostNames(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) {
+		c.LocalOnly, c.LocalHosts = true, []string{"regdrift.internal"}
+	})
+	serve := func(method, host string) *http.Response {
+		req := httptest.NewRequest(method, "/api/v1/runs",
+			strings.NewReader(`{"mode":"execute"}`))
+		req.Host = host
+		rec := httptest.NewRecorder()
+		e.srv.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	for _, host := range []string{"127.0.0.1:8080", "127.0.0.2", "[::1]:8080", "localhost",
+		"LocalHost.:8080", "app.localhost:8080", "regdrift.internal", "Regdrift.Internal:443"} {
+		checkStatus(t, serve(http.MethodGet, host), http.StatusOK)
+	}
+	for _, host := range []string{"evil.example:8080", "127.0.0.1.evil.example",
+		"localhost.evil.example", "regdrift.internal.evil.example", "10.0.0.5:8080", ""} {
+		checkAPIError(t, serve(http.MethodPost, host), http.StatusForbidden, "forbidden",
+			"not a loopback name")
+	}
+	if n := len(e.runs.Started()); n != 0 {
+		t.Errorf("requests to other host names started %d runs", n)
+	}
+
+	// With tokens (or --insecure-no-auth) the command line leaves LocalOnly off.
+	e = newEnv(t)
+	checkStatus(t, serve(http.MethodGet, "evil.example:8080"), http.StatusOK)
+}
+
+// Every answer, a page, an API answer, a refusal and a static file alike, forbids framing by
+// other sites: without tokens a framed page needs no cookie, and its buttons act as an admin.
+func TestSecurityHeaders_OnEveryAnswer(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]string{
+		"Content-Security-Policy": "frame-ancestors 'none'",
+		"X-Frame-Options":         "DENY",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "same-origin",
+	}
+	for _, target := range []string{"/", "/ui/execute", "/api/v1/runs", "/api/v1/runs/999",
+		"/signin", "/no/such/page", "/favicon.ico"} {
+		res := e.do(t, http.MethodGet, target, nil)
+		for k, v := range want {
+			if got := res.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s is %q, want %q", target, k, got, v)
+			}
 		}
 	}
 }

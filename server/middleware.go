@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/regdrift/regdrift"
@@ -144,4 +147,51 @@ func (s *Server) crossOrigin() func(http.Handler) http.Handler {
 		s.fail(w, r, regdrift.Errorf(codeForbidden, "cross-origin request refused"))
 	}))
 	return p.Handler
+}
+
+// localHost refuses, on a LocalOnly server, a request to a host name that is not a loopback
+// one: a DNS-rebinding page calls the server by a name of its own (see Config.LocalOnly).
+func (s *Server) localHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.localOnly && !s.isLocalHost(r.Host) {
+			s.fail(w, r, regdrift.Errorf(codeForbidden, "host %q is not a loopback name: "+
+				"without API tokens regdrift answers only requests to localhost or a "+
+				"loopback address (or the external URL's host)", clip(r.Host)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLocalHost reports whether a Host header names this machine's loopback interface or one
+// of the configured local hosts.
+func (s *Server) isLocalHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true // RFC 6761: browsers resolve these to loopback themselves
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	return host != "" && slices.ContainsFunc(s.localHosts, func(h string) bool {
+		return strings.EqualFold(h, host)
+	})
+}
+
+// securityHeaders keeps pages out of other sites' frames, where a click on a disguised
+// execute or cancel button would come from the page itself (same-origin, and without
+// tokens needing no cookie at all), and stops browsers guessing content types.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
 }

@@ -45,6 +45,14 @@ type Config struct {
 	SecureCookies bool
 	// SessionTTL is how long a dashboard sign-in lasts; zero means 12 hours.
 	SessionTTL time.Duration
+	// LocalOnly, for a server without tokens on a loopback address, refuses requests whose
+	// Host is not a loopback address, localhost or one of LocalHosts. Without it, a web page
+	// the operator visits could reach the server through a name of its own that resolves to
+	// 127.0.0.1 (DNS rebinding): same-origin to the browser, so cross-origin protection lets
+	// it through, and it would act as the anonymous admin.
+	LocalOnly bool
+	// LocalHosts are more host names a LocalOnly server answers to (the external URL's).
+	LocalHosts []string
 	// Metrics is where /metrics gathers from; the server adds the store's gauges to it. Nil
 	// means a registry of the server's own.
 	Metrics *prometheus.Registry
@@ -65,6 +73,8 @@ type Server struct {
 	tokens        []Token
 	secureCookies bool
 	sessions      *sessions
+	localOnly     bool
+	localHosts    []string
 	metrics       http.Handler
 	hookMetrics   hookMetrics
 }
@@ -88,6 +98,8 @@ func New(cfg Config) *Server {
 		tokens:        cfg.Tokens,
 		secureCookies: cfg.SecureCookies,
 		sessions:      newSessions(cfg.SessionTTL),
+		localOnly:     cfg.LocalOnly,
+		localHosts:    cfg.LocalHosts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -120,8 +132,8 @@ func (s *Server) routes() http.Handler {
 	// GetHead answers a HEAD as the GET of the same path would be, without the body: uptime
 	// checks and link checkers send HEAD, and HTTP asks every server to take it where it
 	// takes GET.
-	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin(), s.authenticate,
-		middleware.GetHead)
+	r.Use(s.requestID, s.accessLog, s.recoverPanic, securityHeaders, s.localHost, limitBody,
+		s.crossOrigin(), s.authenticate, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	viewer, operator, admin := s.require(RoleViewer), s.require(RoleOperator),

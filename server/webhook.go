@@ -54,6 +54,7 @@ const (
 	eventsMediaType    = "application/vnd.docker.distribution.events.v1+json"
 
 	defaultCIWait = 5 * time.Minute
+	minCIWait     = time.Second
 	maxCIWait     = 30 * time.Minute
 )
 
@@ -311,6 +312,13 @@ func (s *Server) ciWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err != nil && r.Context().Err() != nil {
+		// The caller hung up (a pipeline timeout or cancel): nobody reads an answer, and it
+		// is no failure of the server's.
+		s.log.InfoContext(r.Context(), "CI caller stopped waiting; the run goes on",
+			keyRequestID, requestID(r.Context()), "run_id", run.ID)
+		return
+	}
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("wait for run %d: %w", run.ID, err))
 		return
@@ -398,10 +406,12 @@ func parseWait(r *http.Request) (bool, time.Duration, error) {
 	timeout := defaultCIWait
 	if v := q.Get("timeout"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 || d > maxCIWait {
+		// NOTE: below a second the wait ends before any run could, with a 504 for a run
+		// queued all the same.
+		if err != nil || d < minCIWait || d > maxCIWait {
 			return false, 0, regdrift.Errorf(regdrift.EINVALID,
-				"timeout %q is not a duration between 1s and %v (such as 90s or 10m)", clip(v),
-				maxCIWait)
+				"timeout %q is not a duration between %v and %v (such as 90s or 10m)",
+				clip(v), minCIWait, maxCIWait)
 		}
 		timeout = d
 	}

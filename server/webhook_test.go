@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -324,6 +325,10 @@ func TestCIWebhook_Refused(t *testing.T) {
 			http.StatusBadRequest, "invalid", "between 1s and 30m"},
 		{"timeout not a duration", "?wait=true&timeout=10", body, sign(ciSecret, body),
 			http.StatusBadRequest, "invalid", "such as 90s"},
+		{"timeout under a second", "?wait=true&timeout=500ms", body, sign(ciSecret, body),
+			http.StatusBadRequest, "invalid", "between 1s and 30m"},
+		{"timeout zero", "?wait=true&timeout=0s", body, sign(ciSecret, body),
+			http.StatusBadRequest, "invalid", "between 1s and 30m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -389,5 +394,46 @@ func TestCIWebhook_WaitEndingUnfinishedIs503(t *testing.T) {
 		res.Header.Get("Location") != fmt.Sprintf("/api/v1/runs/%d", got.Run.ID) {
 		t.Errorf("answer %+v (Location %q), want not passed, exit code 2 and a retry hint", got,
 			res.Header.Get("Location"))
+	}
+}
+
+// hangUp is a run service whose Wait stands for a CI caller that gives up while waiting: it
+// cancels the request's context and returns what a real wait then returns.
+type hangUp struct {
+	regdrift.RunService
+	cancel context.CancelFunc
+}
+
+func (h hangUp) Wait(ctx context.Context, _ int64) (*regdrift.Run, error) {
+	h.cancel()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A caller that stops waiting is not a server failure: no 500 and no Error line, and the run
+// it started stays queued.
+func TestCIWebhook_CallerHangingUpIsNoError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := newEnv(t, withHooks, func(cfg *server.Config) {
+		cfg.Runs = hangUp{RunService: cfg.Runs, cancel: cancel}
+	})
+	body := `{"repositories":["team/app"]}`
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/v1/webhooks/ci?wait=true",
+		strings.NewReader(body))
+	req.Header.Set("X-Regdrift-Signature-256", sign(ciSecret, body))
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, req)
+
+	if rec.Code == http.StatusInternalServerError {
+		t.Errorf("status %d, want no 500 for a caller that hung up", rec.Code)
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, `"level":"ERROR"`) ||
+		!strings.Contains(logs, "CI caller stopped waiting") {
+		t.Errorf("log: got\n%s\nwant an Info line and no Error", logs)
+	}
+	if n := len(e.runs.Started()); n != 1 {
+		t.Errorf("%d runs started, want the 1 the caller asked for", n)
 	}
 }

@@ -44,17 +44,44 @@ func ParseEndpoint(raw string) (Endpoint, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
+	// A URL with a password in it is refused, and the error must not repeat the password.
+	shown := redactUserinfo(raw)
 	u, err := url.Parse(s)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("parse registry URL %q: %w", raw, err)
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err // its message holds the whole URL
+		}
+		return Endpoint{}, fmt.Errorf("parse registry URL %q: %w", shown, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return Endpoint{}, fmt.Errorf("registry URL %q: scheme must be http or https", raw)
+		return Endpoint{}, fmt.Errorf("registry URL %q: scheme must be http or https", shown)
 	}
-	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return Endpoint{}, fmt.Errorf("registry URL %q: want scheme://host[:port] only", raw)
+	if u.User != nil {
+		return Endpoint{}, fmt.Errorf("registry URL %q: credentials do not belong in the URL; "+
+			"use REGDRIFT_PRIMARY_USERNAME and _PASSWORD (or SECONDARY)", shown)
+	}
+	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return Endpoint{}, fmt.Errorf("registry URL %q: want scheme://host[:port] only", shown)
 	}
 	return Endpoint{URL: u.Scheme + "://" + u.Host, Host: u.Host, TLS: u.Scheme == "https"}, nil
+}
+
+// redactUserinfo replaces what stands between "://" (or the start) and the last "@" before
+// the path with [redacted], so that a URL can be quoted in an error.
+func redactUserinfo(raw string) string {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	authority := raw[start:]
+	if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+		authority = authority[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	return raw[:start] + "[redacted]" + raw[start+at:]
 }
 
 // addresses returns the host:port forms requests to e may carry: the name given and the one

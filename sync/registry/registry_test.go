@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,24 @@ func TestParseEndpoint(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A URL with credentials is refused without quoting them: the error reaches the terminal
+// and the log.
+func TestParseEndpoint_ErrorsHideCredentials(t *testing.T) {
+	for _, in := range []string{"http://user:s3cret-pw@h:5000", "user:s3cret-pw@h",
+		"http://user:s3cret-pw@h:port", "ftp://user:s3cret-pw@h", "http://u:s3cret-pw@h/v2/x",
+		"http://user:s3cret-pw@h?x=1", "http://us@er:s3cret-pw@h"} {
+		_, err := ParseEndpoint(in)
+		if err == nil {
+			t.Errorf("%s: no error", in)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(),
+			"[redacted]") {
+			t.Errorf("%s: error %q, want the credentials as [redacted]", in, err)
+		}
 	}
 }
 

@@ -241,6 +241,15 @@ func (c *Config) Validate() error {
 }
 
 // secureCookies reports whether browsers reach the server over HTTPS.
+// externalHosts is the host name of the external URL, when there is one: a proxy in front
+// passes it on as the Host of its requests.
+func (c *Config) externalHosts() []string {
+	if u, err := url.Parse(c.ExternalURL); err == nil && u.Hostname() != "" {
+		return []string{u.Hostname()}
+	}
+	return nil
+}
+
 func (c *Config) secureCookies() bool {
 	return c.TLSCert != "" || strings.HasPrefix(c.ExternalURL, "https://")
 }

@@ -66,6 +66,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		Primary: a.engine.Primary().URL, Secondary: a.engine.Secondary().URL,
 		Webhooks: cfg.webhooks(a.engine.Primary(), a.engine.Secondary()),
 		Tokens:   tokens, SecureCookies: cfg.secureCookies(), SessionTTL: cfg.SessionTTL,
+		LocalOnly: len(tokens) == 0 && !cfg.InsecureNoAuth, LocalHosts: cfg.externalHosts(),
 		Metrics: metrics,
 	})
 	ln, err := listen(cfg, len(tokens), log)
