@@ -22,7 +22,7 @@ type PlanOptions struct {
 	// of the deletion guard's share.
 	SecondaryTags int
 	// Limits are the deletion guard's (zero values take the defaults); AllowMassDelete turns
-	// the guard, and the rule on an empty primary, off.
+	// the guard off, but never the rule on an empty primary.
 	Limits          regdrift.DeleteLimits
 	AllowMassDelete bool
 	// HoldDeletes, when set, holds back every deletion with this reason: the run as a whole
@@ -103,22 +103,24 @@ func deleteHold(orphans int, opts PlanOptions) (reason string, guard bool) {
 	switch {
 	case opts.NoDelete:
 		return "orphan deletion is turned off", false
-	case orphans == 0 || opts.AllowMassDelete:
+	case orphans == 0:
+		return "", false
+	case opts.PrimaryEmpty && !opts.AllowMassDelete && massDelete(l, orphans, opts.SecondaryTags):
+		return fmt.Sprintf("the primary lists no tags here and the run would delete all "+
+			"%d on the secondary (limit: more than %d and more than %s)", orphans,
+			l.RepoMin, share(l.RepoShare)), true
+	case opts.PrimaryEmpty:
+		// An empty listing never deletes, overridden or not: it looks exactly like a primary
+		// that lost its storage. A few such orphans are kept without an alarm.
+		return "the primary lists no tags in this repository", false
+	case opts.AllowMassDelete:
 		return "", false
 	case opts.HoldDeletes != "":
 		return opts.HoldDeletes, true
 	case massDelete(l, orphans, opts.SecondaryTags):
-		if opts.PrimaryEmpty {
-			return fmt.Sprintf("the primary lists no tags here and the run would delete all "+
-				"%d on the secondary (limit: more than %d and more than %s)", orphans,
-				l.RepoMin, share(l.RepoShare)), true
-		}
 		return fmt.Sprintf("the run would delete %d of the %d tags on the secondary "+
 			"(limit: more than %d and more than %s)", orphans, opts.SecondaryTags, l.RepoMin,
 			share(l.RepoShare)), true
-	case opts.PrimaryEmpty:
-		// A few orphans of a repository the primary has emptied: kept, but not an alarm.
-		return "the primary lists no tags in this repository", false
 	}
 	return "", false
 }

@@ -96,8 +96,10 @@ func TestPlan_DeletionGuard(t *testing.T) {
 			"the primary lists no tags here and the run would delete all 40"},
 		{"primary empty, few: kept quietly", 3, 0, reconcile.PlanOptions{PrimaryEmpty: true},
 			0, 0, ""},
-		{"allowed", 40, 0, reconcile.PlanOptions{PrimaryEmpty: true, AllowMassDelete: true},
-			40, 0, ""},
+		{"allowed", 40, 5, reconcile.PlanOptions{AllowMassDelete: true}, 40, 0, ""},
+		// An empty primary listing never deletes, even with the guard off.
+		{"allowed, primary empty: kept", 40, 0,
+			reconcile.PlanOptions{PrimaryEmpty: true, AllowMassDelete: true}, 0, 0, ""},
 		{"no delete wins", 40, 0, reconcile.PlanOptions{NoDelete: true}, 0, 0, ""},
 		{"run tripped", 2, 50, reconcile.PlanOptions{HoldDeletes: "the run would delete 900"},
 			0, 2, "the run would delete 900"},
