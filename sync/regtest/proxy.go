@@ -3,6 +3,7 @@ package regtest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httputil"
@@ -81,6 +82,8 @@ type Proxy struct {
 	counts map[Hit]int
 	// inFlight and maxInFlight measure concurrency, to check a client's bound.
 	inFlight, maxInFlight int
+	// uploaded counts the request body bytes of blob requests: what a client sent as content.
+	uploaded int64
 }
 
 // ProxyOption configures a Proxy.
@@ -129,6 +132,9 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 		if status, ok := p.count(r); ok {
 			writeError(w, status, "regtest: injected fault")
 			return
+		}
+		if r.Body != nil && KindOf(r.URL.Path) == PathBlob {
+			r.Body = &countingBody{ReadCloser: r.Body, p: p}
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -207,6 +213,29 @@ func (p *Proxy) ResetCounts() {
 	defer p.mu.Unlock()
 	clear(p.counts)
 	p.maxInFlight = p.inFlight
+	p.uploaded = 0
+}
+
+// Uploaded returns how many bytes of blob content clients have sent through the proxy since it
+// started or since ResetCounts.
+func (p *Proxy) Uploaded() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uploaded
+}
+
+// countingBody adds what is read from a request body to the proxy's upload count.
+type countingBody struct {
+	io.ReadCloser
+	p *Proxy
+}
+
+func (b *countingBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	b.p.mu.Lock()
+	b.p.uploaded += int64(n)
+	b.p.mu.Unlock()
+	return n, err
 }
 
 // Close stops the proxy.

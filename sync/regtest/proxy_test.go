@@ -62,9 +62,19 @@ func TestProxy(t *testing.T) {
 		if got, want := proxy.Count("", regtest.PathBlob), 2*blobs; got != want {
 			t.Errorf("blob requests: got %d, want %d", got, want)
 		}
+		var size int64
+		for _, b := range append([]regtest.Blob{*c.Config}, c.Layers...) {
+			size += b.Desc.Size
+		}
+		if got := proxy.Uploaded(); got != size {
+			t.Errorf("uploaded: got %d bytes, want %d (the blobs)", got, size)
+		}
 		proxy.ResetCounts()
 		if got := len(proxy.Counts()); got != 0 {
 			t.Errorf("after reset: got %d kinds counted, want 0", got)
+		}
+		if got := proxy.Uploaded(); got != 0 {
+			t.Errorf("after reset: got %d bytes uploaded, want 0", got)
 		}
 	})
 
