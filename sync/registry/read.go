@@ -12,6 +12,7 @@ import (
 	"github.com/regclient/regclient"
 	"github.com/regclient/regclient/scheme"
 	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/mediatype"
 	"github.com/regclient/regclient/types/ref"
 	"github.com/regclient/regclient/types/repo"
 	"github.com/regclient/regclient/types/tag"
@@ -160,7 +161,22 @@ func (r *reader) Resolve(ctx context.Context, repoName, tag string) (regdrift.Ma
 		return regdrift.Manifest{}, fmt.Errorf("resolve %s:%s on %s: bad digest %q: %w",
 			repoName, tag, r.ep.URL, d.Digest, err)
 	}
-	return regdrift.Manifest{Digest: d.Digest.String(), MediaType: d.MediaType}, nil
+	return regdrift.Manifest{Digest: d.Digest.String(), MediaType: intern(d.MediaType)}, nil
+}
+
+// knownTypes are the media types a tag commonly points at.
+var knownTypes = [...]string{mediatype.OCI1ManifestList, mediatype.OCI1Manifest,
+	mediatype.Docker2ManifestList, mediatype.Docker2Manifest}
+
+// intern returns the shared copy of a known media type: a run keeps two per tag, and a
+// registry answers with a handful of types, each in a string of its own.
+func intern(mt string) string {
+	for _, t := range knownTypes {
+		if mt == t {
+			return t
+		}
+	}
+	return mt
 }
 
 // Primary is the source of truth. It has no method that writes or deletes.
