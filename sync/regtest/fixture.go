@@ -26,6 +26,10 @@ type FixtureSpec struct {
 	Seed string
 	// Workers is the pushes in flight per registry; zero means 8.
 	Workers int
+	// Light makes every repository hold OCI images or indexes whose versions share their
+	// blobs and differ by an annotation, so that a fill is mostly manifest PUTs: for fixtures
+	// too large to push image by image.
+	Light bool
 }
 
 // Fixture is a generated scenario and everything known about it.
@@ -102,11 +106,18 @@ func NewFixture(spec FixtureSpec) (*Fixture, error) {
 func fixtureRepo(spec FixtureSpec, i int, rng *rand.Rand) []fixtureTag {
 	name := fmt.Sprintf("team%02d/app%04d", i%10, i)
 	kind := fixtureKinds[i%len(fixtureKinds)]
+	if spec.Light && kind != OCIImage {
+		kind = OCIIndex
+	}
 	// Half the repositories build on one base image, half on another: a blob the secondary
 	// holds in another repository can be mounted rather than uploaded.
 	base := []string{"debian", "alpine"}[i/10%2]
 	image := func(seed string) Spec {
 		s := Spec{Kind: kind, Seed: spec.Seed + "/" + name + ":" + seed, Base: base}
+		if spec.Light {
+			s.Seed, s.Base = spec.Seed+"/"+name, ""
+			s.Annotations = map[string]string{"org.opencontainers.image.version": seed}
+		}
 		if kind == OCIIndex {
 			s.Platforms = 3
 		}
@@ -281,11 +292,14 @@ type fixtureKey struct {
 	seed      string
 	platforms int
 	base      string
+	// version is the only annotation a fixture sets.
+	version string
 }
 
 // mustBuildSpec builds a spec the fixture made itself, which cannot be invalid.
 func mustBuildSpec(s Spec) *Content {
-	key := fixtureKey{s.Kind, s.Seed, s.Platforms, s.Base}
+	key := fixtureKey{s.Kind, s.Seed, s.Platforms, s.Base,
+		s.Annotations["org.opencontainers.image.version"]}
 	if c, ok := buildCache.Load(key); ok {
 		return c.(*Content)
 	}
