@@ -83,6 +83,15 @@ const (
 	ModeExecute Mode = "execute"
 )
 
+// Valid reports whether r is a known result; ResultNone is one.
+func (r Result) Valid() bool {
+	switch r {
+	case ResultNone, ResultPlanned, ResultOK, ResultFailed, ResultSkipped:
+		return true
+	}
+	return false
+}
+
 // Valid reports whether m is a known mode.
 func (m Mode) Valid() bool { return m == ModeDryRun || m == ModeExecute }
 
@@ -152,12 +161,25 @@ type TagDrift struct {
 	Secondary Manifest `json:"-"`
 	// Missing names the content the secondary lacks behind a matching digest (broken tags).
 	Missing []string `json:"missing"`
-	Action  Action   `json:"action"`
-	Result  Result   `json:"result"`
-	Error   string   `json:"error"`
+	// Platforms lists the platforms ("linux/amd64") an index or manifest list on the primary
+	// holds. Only a deep check reads them; empty otherwise.
+	Platforms []string `json:"platforms"`
+	Action    Action   `json:"action"`
+	Result    Result   `json:"result"`
+	Error     string   `json:"error"`
 	// Verified is the state the check after an execute found; empty when there was none.
 	// State stays what the run found before acting, so the row reads as a record of the run.
 	Verified State `json:"verified_state"`
+}
+
+// Notable reports whether a tag row says anything beyond "in sync, nothing done": another
+// state, an action, a result, an error, or a verification that found it otherwise. A run over
+// a healthy registry holds mostly rows that are not notable, which would bury the drift.
+func (t TagDrift) Notable() bool {
+	return t.State != StateInSync ||
+		(t.Action != "" && t.Action != ActionNone) ||
+		t.Result != ResultNone || t.Error != "" ||
+		(t.Verified != "" && t.Verified != StateInSync)
 }
 
 // Counts holds the number of tags in each state.
@@ -325,6 +347,18 @@ type TagRow struct {
 	RunID      int64  `json:"run_id"`
 	Repository string `json:"repository"`
 	TagDrift
+}
+
+// RepoTotals adds up the latest results of every repository.
+type RepoTotals struct {
+	Repositories int `json:"repositories"`
+	InSync       int `json:"in_sync"`
+	Drift        int `json:"drift"`
+	Errors       int `json:"errors"`
+	// Tags counts the tags of every repository by state.
+	Tags Counts `json:"tags"`
+	// LastCheckedAt is when the most recent repository check ended; zero when none did.
+	LastCheckedAt time.Time `json:"last_checked_at"`
 }
 
 // RepoSummary is the latest known drift of one repository.

@@ -81,3 +81,33 @@ func TestCounts(t *testing.T) {
 		t.Errorf("exit code of no outcome = %d, want 2", got)
 	}
 }
+
+func TestTagDrift_Notable(t *testing.T) {
+	tests := []struct {
+		name string
+		tag  regdrift.TagDrift
+		want bool
+	}{
+		{"in sync, nothing done", regdrift.TagDrift{State: regdrift.StateInSync,
+			Action: regdrift.ActionNone}, false},
+		{"in sync, no action recorded", regdrift.TagDrift{State: regdrift.StateInSync}, false},
+		{"in sync, verified in sync", regdrift.TagDrift{State: regdrift.StateInSync,
+			Action: regdrift.ActionNone, Verified: regdrift.StateInSync}, false},
+		{"stale", regdrift.TagDrift{State: regdrift.StateStale}, true},
+		{"in sync with an action", regdrift.TagDrift{State: regdrift.StateInSync,
+			Action: regdrift.ActionCopy}, true},
+		{"in sync with a result", regdrift.TagDrift{State: regdrift.StateInSync,
+			Result: regdrift.ResultSkipped}, true},
+		{"in sync with an error", regdrift.TagDrift{State: regdrift.StateInSync,
+			Error: "verify: 500"}, true},
+		{"in sync, verified stale", regdrift.TagDrift{State: regdrift.StateInSync,
+			Verified: regdrift.StateStale}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.tag.Notable(); got != tt.want {
+				t.Errorf("Notable: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -15,16 +15,37 @@ func IsNotFound(err error) bool {
 
 // RunFilter selects runs in a listing, newest first.
 type RunFilter struct {
-	Limit  int
-	Offset int
+	// Statuses keeps the runs in one of these statuses; empty keeps every run.
+	Statuses []RunStatus
+	// WholeRegistry keeps only the runs over every repository (an empty scope).
+	WholeRegistry bool
+	Limit         int
+	Offset        int
 }
 
 // TagFilter selects the per-tag rows of a run.
 type TagFilter struct {
 	Repository string
 	State      State
-	Limit      int
-	Offset     int
+	// Result keeps the rows whose action ended so; "" keeps every row.
+	Result Result
+	// Notable keeps the rows that say something: see TagDrift.Notable.
+	Notable bool
+	Limit   int
+	Offset  int
+}
+
+// RepoFilter selects repositories in a listing of their latest results, worst first.
+type RepoFilter struct {
+	// Status keeps RepoError: the repositories in error; RepoDrift: those with drifting tags
+	// or in drift; RepoInSync: those in sync; "" keeps every repository.
+	Status RepoStatus
+	// Query keeps the repositories whose name contains it.
+	Query string
+	// Names, when not empty, keeps only the repositories named in it.
+	Names  []string
+	Limit  int
+	Offset int
 }
 
 // Store records runs and their results. Every method takes a context; a record that does not
@@ -43,10 +64,17 @@ type Store interface {
 	ListRuns(ctx context.Context, f RunFilter) ([]*Run, int, error)
 	// ListRunRepos returns the repository results of a run, without their tags.
 	ListRunRepos(ctx context.Context, runID int64) ([]*RepoResult, error)
-	// ListRunTags returns the tag rows of a run.
-	ListRunTags(ctx context.Context, runID int64, f TagFilter) ([]*TagRow, error)
-	// ListRepositories returns the latest result of every repository, worst first.
-	ListRepositories(ctx context.Context) ([]*RepoSummary, error)
+	// WorstRunRepos returns at most limit repository results of a run, without their tags:
+	// errors first, then drift, then in sync, each by name.
+	WorstRunRepos(ctx context.Context, runID int64, limit int) ([]*RepoResult, error)
+	// ListRunTags returns the tag rows of a run that f selects, and how many it selects in
+	// all, whatever the page.
+	ListRunTags(ctx context.Context, runID int64, f TagFilter) ([]*TagRow, int, error)
+	// ListRepositories returns the latest result of the repositories f selects, worst first,
+	// and how many it selects in all.
+	ListRepositories(ctx context.Context, f RepoFilter) ([]*RepoSummary, int, error)
+	// RepoTotals adds up the latest results of every repository.
+	RepoTotals(ctx context.Context) (RepoTotals, error)
 	// GetRepository returns the latest result of one repository and its tag rows.
 	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
 	// ListRepoRuns returns the runs that touched a repository, newest first.

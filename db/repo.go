@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/regdrift/regdrift"
 )
@@ -21,7 +22,8 @@ const (
 
 	// tagColumns are what scanTag reads, in its order.
 	tagColumns = `run_id, repository, tag, state, primary_digest, primary_media_type,
-	secondary_digest, secondary_media_type, missing, action, result, error, verified_state`
+	secondary_digest, secondary_media_type, missing, action, result, error, verified_state,
+	platforms`
 
 	// latestColumns are what scanLatest reads, in its order.
 	latestColumns = `name, status, error, in_sync, only_on_primary, only_on_secondary, stale,
@@ -119,7 +121,7 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 	}
 
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO run_tags (`+tagColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("prepare tag insert: %w", err)
 	}
@@ -127,13 +129,17 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 
 	for i := range res.Tags {
 		t := &res.Tags[i]
-		missing, err := encodeMissing(t.Missing)
+		missing, err := encodeList(t.Missing)
 		if err != nil {
-			return fmt.Errorf("tag %q: %w", t.Tag, err)
+			return fmt.Errorf("tag %q: encode missing: %w", t.Tag, err)
+		}
+		platforms, err := encodeList(t.Platforms)
+		if err != nil {
+			return fmt.Errorf("tag %q: encode platforms: %w", t.Tag, err)
 		}
 		_, err = stmt.ExecContext(ctx, res.RunID, res.Name, t.Tag, t.State,
 			t.Primary.Digest, t.Primary.MediaType, t.Secondary.Digest, t.Secondary.MediaType,
-			missing, t.Action, t.Result, t.Error, t.Verified)
+			missing, t.Action, t.Result, t.Error, t.Verified, platforms)
 		if err != nil {
 			return fmt.Errorf("insert tag %q: %w", t.Tag, err)
 		}
@@ -187,49 +193,185 @@ func (db *DB) ListRunRepos(ctx context.Context, runID int64) ([]*regdrift.RepoRe
 	return repos, nil
 }
 
-// ListRunTags returns the tag rows of a run, ordered by repository and tag, those of one
-// repository or in one state when f says so, paged by f. A limit of zero or less means no
-// limit. An unknown state is an EINVALID error.
-func (db *DB) ListRunTags(
-	ctx context.Context, runID int64, f regdrift.TagFilter,
-) ([]*regdrift.TagRow, error) {
-	if f.State != "" && !f.State.Valid() {
-		return nil, regdrift.Errorf(regdrift.EINVALID, "unknown tag state %q", f.State)
-	}
-	query, args := `SELECT `+tagColumns+` FROM run_tags WHERE run_id = ?`, []any{runID}
-	if f.Repository != "" {
-		query, args = query+` AND repository = ?`, append(args, f.Repository)
-	}
-	if f.State != "" {
-		query, args = query+` AND state = ?`, append(args, f.State)
-	}
-	limit, offset := limitOffset(f.Limit, f.Offset)
-	query, args = query+` ORDER BY repository, tag LIMIT ? OFFSET ?`, append(args, limit, offset)
-
-	var tags []*regdrift.TagRow
+// WorstRunRepos returns at most limit repository results of a run, errors first, then drift,
+// then the rest, each by name. A limit of zero or less means no limit.
+func (db *DB) WorstRunRepos(ctx context.Context, runID int64,
+	limit int) ([]*regdrift.RepoResult, error) {
+	limit, _ = limitOffset(limit, 0)
+	var repos []*regdrift.RepoResult
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
 		if err := checkRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		var err error
-		tags, err = queryAll(ctx, tx, scanTag, query, args...)
+		repos, err = queryAll(ctx, tx, scanRepo, `SELECT `+repoColumns+` FROM run_repos
+			WHERE run_id = ?
+			ORDER BY CASE status WHEN 'error' THEN 0 WHEN 'drift' THEN 1 ELSE 2 END, name
+			LIMIT ?`, runID, limit)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list tags of run %d: %w", runID, err)
-	}
-	return tags, nil
-}
-
-// ListRepositories returns the latest result of every repository, worst first: errors, then
-// drift, then in sync; within a status by drifting tags, most first; then by name.
-func (db *DB) ListRepositories(ctx context.Context) ([]*regdrift.RepoSummary, error) {
-	repos, err := queryAll(ctx, db.read, scanLatest, `SELECT `+latestColumns+`
-		FROM repos_latest ORDER BY status_rank, drift DESC, name`)
-	if err != nil {
-		return nil, fmt.Errorf("list repositories: %w", err)
+		return nil, fmt.Errorf("list worst repositories of run %d: %w", runID, err)
 	}
 	return repos, nil
+}
+
+// notableSQL is TagDrift.Notable as a condition on run_tags. The partial index
+// run_tags_notable (migration 0002) has the same condition, word for word, so that the
+// planner can use it.
+const notableSQL = `(state != 'in_sync' OR action NOT IN ('', 'none') OR result != ''
+	OR error != '' OR verified_state NOT IN ('', 'in_sync'))`
+
+// ListRunTags returns the tag rows of a run that f selects, ordered by repository and tag and
+// paged by f, and the number f selects in all. A limit of zero or less means no limit. An
+// unknown state or result is an EINVALID error.
+func (db *DB) ListRunTags(
+	ctx context.Context, runID int64, f regdrift.TagFilter,
+) ([]*regdrift.TagRow, int, error) {
+	if f.State != "" && !f.State.Valid() {
+		return nil, 0, regdrift.Errorf(regdrift.EINVALID, "unknown tag state %q", f.State)
+	}
+	if !f.Result.Valid() {
+		return nil, 0, regdrift.Errorf(regdrift.EINVALID, "unknown result %q", f.Result)
+	}
+	where, args := tagWhere(runID, f)
+	limit, offset := limitOffset(f.Limit, f.Offset)
+
+	var (
+		tags  []*regdrift.TagRow
+		total int
+	)
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		if err := checkRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM run_tags WHERE `+where,
+			args...).Scan(&total)
+		if err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		tags, err = queryAll(ctx, tx, scanTag, `SELECT `+tagColumns+` FROM run_tags
+			WHERE `+where+` ORDER BY repository, tag LIMIT ? OFFSET ?`,
+			append(args, limit, offset)...)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list tags of run %d: %w", runID, err)
+	}
+	return tags, total, nil
+}
+
+// tagWhere builds the condition that selects the tag rows of a run that f selects.
+func tagWhere(runID int64, f regdrift.TagFilter) (string, []any) {
+	where, args := `run_id = ?`, []any{runID}
+	if f.Repository != "" {
+		where, args = where+` AND repository = ?`, append(args, f.Repository)
+	}
+	if f.State != "" {
+		where, args = where+` AND state = ?`, append(args, f.State)
+	}
+	if f.Result != regdrift.ResultNone {
+		where, args = where+` AND result = ?`, append(args, f.Result)
+	}
+	if f.Notable {
+		where += ` AND ` + notableSQL
+	}
+	return where, args
+}
+
+// ListRepositories returns the latest results of the repositories f selects, worst first:
+// errors, then drift, then in sync; within a status by drifting tags, most first; then by
+// name. It also returns how many f selects in all. A limit of zero or less means no limit.
+func (db *DB) ListRepositories(ctx context.Context,
+	f regdrift.RepoFilter) ([]*regdrift.RepoSummary, int, error) {
+	where, args, err := repoWhere(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limitOffset(f.Limit, f.Offset)
+	var (
+		repos []*regdrift.RepoSummary
+		total int
+	)
+	err = db.readTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM repos_latest WHERE `+where,
+			args...).Scan(&total)
+		if err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		repos, err = queryAll(ctx, tx, scanLatest, `SELECT `+latestColumns+`
+			FROM repos_latest WHERE `+where+`
+			ORDER BY status_rank, drift DESC, name LIMIT ? OFFSET ?`,
+			append(args, limit, offset)...)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list repositories: %w", err)
+	}
+	return repos, total, nil
+}
+
+// repoWhere builds the condition that selects the repositories f selects. An unknown status
+// is an EINVALID error.
+func repoWhere(f regdrift.RepoFilter) (string, []any, error) {
+	where, args := `1`, []any{}
+	switch f.Status {
+	case "":
+	case regdrift.RepoError, regdrift.RepoInSync:
+		where, args = where+` AND status = ?`, append(args, f.Status)
+	case regdrift.RepoDrift:
+		// A repository in error may drift as well; its drifting tags still count.
+		where, args = where+` AND (status = ? OR drift > 0)`, append(args, f.Status)
+	default:
+		return "", nil, regdrift.Errorf(regdrift.EINVALID, "unknown repository status %q",
+			f.Status)
+	}
+	if len(f.Names) > 0 {
+		names, err := json.Marshal(f.Names)
+		if err != nil {
+			return "", nil, fmt.Errorf("encode names: %w", err)
+		}
+		// One JSON parameter, however many names: SQLite bounds the parameters of a query.
+		where += ` AND name IN (SELECT value FROM json_each(?))`
+		args = append(args, string(names))
+	}
+	if f.Query != "" {
+		pattern := "%" + escapeLike(f.Query) + "%"
+		where, args = where+` AND name LIKE ? ESCAPE '\'`, append(args, pattern)
+	}
+	return where, args, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// RepoTotals adds up the latest results of every repository in one pass.
+func (db *DB) RepoTotals(ctx context.Context) (regdrift.RepoTotals, error) {
+	var (
+		t       regdrift.RepoTotals
+		c       = &t.Tags
+		checked sql.NullString
+	)
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*),
+			COALESCE(SUM(status = 'in_sync'), 0), COALESCE(SUM(status = 'drift'), 0),
+			COALESCE(SUM(status = 'error'), 0),
+			COALESCE(SUM(in_sync), 0), COALESCE(SUM(only_on_primary), 0),
+			COALESCE(SUM(only_on_secondary), 0), COALESCE(SUM(stale), 0),
+			COALESCE(SUM(broken), 0), COALESCE(SUM(unresolved), 0), MAX(checked_at)
+		FROM repos_latest`).Scan(&t.Repositories, &t.InSync, &t.Drift, &t.Errors,
+		&c.InSync, &c.OnlyOnPrimary, &c.OnlyOnSecondary, &c.Stale, &c.Broken, &c.Unresolved,
+		&checked)
+	if err != nil {
+		return t, fmt.Errorf("add up repositories: %w", err)
+	}
+	if checked.Valid {
+		if t.LastCheckedAt, err = parseTime(checked.String); err != nil {
+			return t, fmt.Errorf("add up repositories: %w", err)
+		}
+	}
+	return t, nil
 }
 
 // GetRepository returns the latest result of the repository name and the tag rows of the run
@@ -291,19 +433,20 @@ func scanRepo(row scanner) (*regdrift.RepoResult, error) {
 // scanTag reads the tagColumns of one row.
 func scanTag(row scanner) (*regdrift.TagRow, error) {
 	var (
-		t       regdrift.TagRow
-		missing sql.NullString
+		t                  regdrift.TagRow
+		missing, platforms sql.NullString
 	)
 	err := row.Scan(&t.RunID, &t.Repository, &t.Tag, &t.State,
 		&t.Primary.Digest, &t.Primary.MediaType, &t.Secondary.Digest, &t.Secondary.MediaType,
-		&missing, &t.Action, &t.Result, &t.Error, &t.Verified)
+		&missing, &t.Action, &t.Result, &t.Error, &t.Verified, &platforms)
 	if err != nil {
 		return nil, err
 	}
-	if missing.Valid {
-		if err := json.Unmarshal([]byte(missing.String), &t.Missing); err != nil {
-			return nil, fmt.Errorf("tag %q of %q: decode missing: %w", t.Tag, t.Repository, err)
-		}
+	if t.Missing, err = decodeList(missing); err != nil {
+		return nil, fmt.Errorf("tag %q of %q: decode missing: %w", t.Tag, t.Repository, err)
+	}
+	if t.Platforms, err = decodeList(platforms); err != nil {
+		return nil, fmt.Errorf("tag %q of %q: decode platforms: %w", t.Tag, t.Repository, err)
 	}
 	return &t, nil
 }
@@ -326,14 +469,26 @@ func scanLatest(row scanner) (*regdrift.RepoSummary, error) {
 	return &r, nil
 }
 
-// encodeMissing gives NULL for a nil list, so that nil and empty read back as they were.
-func encodeMissing(missing []string) (any, error) {
-	if missing == nil {
+// encodeList gives NULL for a nil list, so that nil and empty read back as they were.
+func encodeList(list []string) (any, error) {
+	if list == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(missing)
+	b, err := json.Marshal(list)
 	if err != nil {
-		return nil, fmt.Errorf("encode missing: %w", err)
+		return nil, err
 	}
 	return string(b), nil
+}
+
+// decodeList reads what encodeList stored.
+func decodeList(v sql.NullString) ([]string, error) {
+	if !v.Valid {
+		return nil, nil
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(v.String), &list); err != nil {
+		return nil, err
+	}
+	return list, nil
 }

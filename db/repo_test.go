@@ -32,9 +32,9 @@ func planned() []regdrift.TagDrift {
 	return []regdrift.TagDrift{
 		{Tag: "a-broken", State: regdrift.StateBroken, Primary: manA, Secondary: manA,
 			Missing: []string{"sha256:1111", "sha256:2222"}, Action: regdrift.ActionCopy,
-			Result: regdrift.ResultPlanned},
+			Result: regdrift.ResultPlanned, Platforms: []string{"linux/amd64", "linux/arm64"}},
 		{Tag: "b-in-sync", State: regdrift.StateInSync, Primary: manA, Secondary: manA,
-			Action: regdrift.ActionNone},
+			Action: regdrift.ActionNone, Platforms: []string{}},
 		{Tag: "c-only-primary", State: regdrift.StateOnlyOnPrimary, Primary: manB,
 			Action: regdrift.ActionCopy, Result: regdrift.ResultPlanned},
 		{Tag: "d-only-secondary", State: regdrift.StateOnlyOnSecondary, Secondary: manB,
@@ -96,7 +96,7 @@ func TestSaveRepoResult_RoundTrip(t *testing.T) {
 			}
 			checkEqual(t, "repository result", got, &want)
 
-			tags, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: want.Name})
+			tags, _, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: want.Name})
 			if err != nil {
 				t.Fatalf("ListRunTags: %v", err)
 			}
@@ -160,14 +160,14 @@ func TestSaveRepoResult_ReplacesEarlierSave(t *testing.T) {
 	want.Tags = nil
 	checkEqual(t, "repository results", repos, []*regdrift.RepoResult{&want})
 
-	tags, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{})
+	tags, _, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatalf("ListRunTags: %v", err)
 	}
 	checkEqual(t, "tag rows", tags, tagsOf(run.ID, "app", done))
 
 	// The other run's rows are untouched.
-	tags, err = d.ListRunTags(ctx, other.ID, regdrift.TagFilter{})
+	tags, _, err = d.ListRunTags(ctx, other.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatalf("ListRunTags: %v", err)
 	}
@@ -196,7 +196,7 @@ func TestSaveRepoResult_DuplicateTagRollsBack(t *testing.T) {
 	want := *good
 	want.Tags = nil
 	checkEqual(t, "repository results", repos, []*regdrift.RepoResult{&want})
-	tags, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{})
+	tags, _, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatalf("ListRunTags: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestListRunTags_Filters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.ListRunTags(ctx, run.ID, tt.filter)
+			got, _, err := d.ListRunTags(ctx, run.ID, tt.filter)
 			if err != nil {
 				t.Fatalf("ListRunTags: %v", err)
 			}
@@ -249,7 +249,7 @@ func TestListRunTags_Filters(t *testing.T) {
 	}
 
 	t.Run("unknown state", func(t *testing.T) {
-		_, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{State: "weird"})
+		_, _, err := d.ListRunTags(ctx, run.ID, regdrift.TagFilter{State: "weird"})
 		checkEqual(t, "error code", regdrift.ErrorCode(err), regdrift.EINVALID)
 	})
 }
@@ -294,7 +294,7 @@ func TestListRepositories_WorstFirst(t *testing.T) {
 		sum(results[5]), sum(results[3]), sum(results[1]), // drift, most first, then name
 		sum(results[6]), sum(results[0]), // in sync by name
 	}
-	got, err := d.ListRepositories(ctx)
+	got, _, err := d.ListRepositories(ctx, regdrift.RepoFilter{})
 	if err != nil {
 		t.Fatalf("ListRepositories: %v", err)
 	}
@@ -387,7 +387,7 @@ func TestDB_ReadersWhileWriting(t *testing.T) {
 						repo.Counts.Total())
 					return
 				}
-				if _, err := d.ListRepositories(ctx); err != nil {
+				if _, _, err := d.ListRepositories(ctx, regdrift.RepoFilter{}); err != nil {
 					t.Errorf("ListRepositories: %v", err)
 					return
 				}
@@ -411,7 +411,7 @@ func TestDB_ReadersWhileWriting(t *testing.T) {
 			t.Errorf("reader %d read nothing while the writer wrote", r)
 		}
 	}
-	repos, err := d.ListRepositories(ctx)
+	repos, _, err := d.ListRepositories(ctx, regdrift.RepoFilter{})
 	if err != nil {
 		t.Fatalf("ListRepositories: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/regdrift/regdrift"
 )
@@ -112,27 +113,45 @@ func (db *DB) GetRun(ctx context.Context, id int64) (*regdrift.Run, error) {
 	return run, nil
 }
 
-// ListRuns returns runs newest first, paged by f, and the number of all runs. A limit of zero
-// or less means no limit.
+// ListRuns returns the runs f selects newest first, paged by f, and how many f selects in
+// all. A limit of zero or less means no limit.
 func (db *DB) ListRuns(ctx context.Context, f regdrift.RunFilter) ([]*regdrift.Run, int, error) {
 	limit, offset := limitOffset(f.Limit, f.Offset)
+	where, args := runWhere(f)
 	var (
 		runs  []*regdrift.Run
 		total int
 	)
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs`).Scan(&total); err != nil {
+		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+where,
+			args...).Scan(&total)
+		if err != nil {
 			return err
 		}
-		var err error
 		runs, err = queryAll(ctx, tx, scanRun, `SELECT `+runColumns+` FROM runs
-			ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, limit, offset)
+			WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+			append(args, limit, offset)...)
 		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list runs: %w", err)
 	}
 	return runs, total, nil
+}
+
+// runWhere builds the condition that selects the runs f selects.
+func runWhere(f regdrift.RunFilter) (string, []any) {
+	where, args := `1`, []any{}
+	if len(f.Statuses) > 0 {
+		where += ` AND status IN (?` + strings.Repeat(`, ?`, len(f.Statuses)-1) + `)`
+		for _, s := range f.Statuses {
+			args = append(args, s)
+		}
+	}
+	if f.WholeRegistry {
+		where += ` AND scope = '[]'`
+	}
+	return where, args
 }
 
 // ListRepoRuns returns the runs that stored a result for the repository name, newest first,

@@ -27,10 +27,16 @@ type tagRowJSON struct {
 
 type tagListJSON struct {
 	Tags []tagRowJSON `json:"tags"`
+	// Total counts the rows the filter selects, whatever the page.
+	Total int `json:"total"`
 }
 
 type repoListJSON struct {
 	Repositories []*regdrift.RepoSummary `json:"repositories"`
+	// Total counts the repositories the filter selects, whatever the page; Totals add up the
+	// latest results of every repository.
+	Total  int                 `json:"total"`
+	Totals regdrift.RepoTotals `json:"totals"`
 }
 
 type repoDetailJSON struct {
@@ -98,12 +104,12 @@ func (s *Server) apiListRunTags(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tags, err := s.loadRunTags(r.Context(), id, f)
+	tags, total, err := s.loadRunTags(r.Context(), id, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := tagListJSON{Tags: make([]tagRowJSON, 0, len(tags))}
+	out := tagListJSON{Tags: make([]tagRowJSON, 0, len(tags)), Total: total}
 	for _, t := range tags {
 		out.Tags = append(out.Tags,
 			tagRowJSON{Repository: t.Repository, TagJSON: NewTagJSON(t.TagDrift)})
@@ -126,13 +132,20 @@ func (s *Server) apiCancelRun(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusAccepted, runJSON(run))
 }
 
+// apiListRepositories lists the latest results of the repositories the query selects, worst
+// first; without a limit, all of them.
 func (s *Server) apiListRepositories(w http.ResponseWriter, r *http.Request) {
-	repos, err := s.store.ListRepositories(r.Context())
+	f, err := parseRepoFilter(r, 0)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, repoListJSON{Repositories: orEmpty(repos)})
+	out, err := s.loadRepoList(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 }
 
 func (s *Server) apiGetRepository(w http.ResponseWriter, r *http.Request) {

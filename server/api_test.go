@@ -221,6 +221,7 @@ type tagJSON struct {
 	PrimaryMediaType   string   `json:"primary_media_type"`
 	SecondaryMediaType string   `json:"secondary_media_type"`
 	Missing            []string `json:"missing"`
+	Platforms          []string `json:"platforms"`
 	Action             string   `json:"action"`
 	Result             string   `json:"result"`
 	Error              string   `json:"error"`
@@ -229,27 +230,30 @@ type tagJSON struct {
 
 // seededTags are the tags seed stores for the repository seeded, by tag.
 var seededTags = []tagJSON{
-	{seeded, "latest", "in_sync", digestA, digestA, ociIndex, ociIndex, []string{}, "none", "",
-		"", ""},
+	{seeded, "latest", "in_sync", digestA, digestA, ociIndex, ociIndex, []string{},
+		[]string{"linux/amd64", "linux/arm64"}, "none", "", "", ""},
 	{seeded, "v1", "broken", digestB, digestB, ociIndex, ociIndex, []string{"blob " + digestC},
-		"copy", "planned", "", ""},
-	{seeded, "v2", "only_on_secondary", "", digestC, "", ociIndex, []string{}, "delete",
-		"planned", "", ""},
+		[]string{}, "copy", "planned", "", ""},
+	{seeded, "v2", "only_on_secondary", "", digestC, "", ociIndex, []string{}, []string{},
+		"delete", "planned", "", ""},
 }
 
 func TestAPI_RunTags(t *testing.T) {
 	e := newEnv(t)
 	run := e.seed(t)
 	base := tagJSON{"base", "1.0", "in_sync", digestA, digestA, ociIndex, ociIndex, []string{},
-		"none", "", "", ""}
+		[]string{}, "none", "", "", ""}
 	tests := []struct {
 		query string
 		want  []tagJSON
+		total int
 	}{
-		{"", append([]tagJSON{base}, seededTags...)},
-		{"?state=in_sync", []tagJSON{base, seededTags[0]}},
-		{"?repository=team/app/api&state=broken", []tagJSON{seededTags[1]}},
-		{"?state=stale", []tagJSON{}},
+		{"", append([]tagJSON{base}, seededTags...), 4},
+		{"?state=in_sync", []tagJSON{base, seededTags[0]}, 2},
+		{"?repository=team/app/api&state=broken", []tagJSON{seededTags[1]}, 1},
+		{"?state=stale", []tagJSON{}, 0},
+		{"?limit=1&offset=1", []tagJSON{seededTags[0]}, 4},
+		{"?result=planned", seededTags[1:], 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -258,18 +262,28 @@ func TestAPI_RunTags(t *testing.T) {
 
 			checkStatus(t, res, http.StatusOK)
 			var got struct {
-				Tags []tagJSON `json:"tags"`
+				Tags  []tagJSON `json:"tags"`
+				Total int       `json:"total"`
 			}
 			decode(t, res, &got)
 			if !reflect.DeepEqual(got.Tags, tt.want) {
 				t.Errorf("tags:\n got %+v\nwant %+v", got.Tags, tt.want)
 			}
+			if got.Total != tt.total {
+				t.Errorf("total: got %d, want %d", got.Total, tt.total)
+			}
 		})
 	}
-	for _, q := range []string{"?state=drifted", "?repository=Bad/Name"} {
+	bad := map[string]string{
+		"?state=drifted":       `state "drifted" is not a tag state`,
+		"?repository=Bad/Name": `invalid repository name "Bad/Name"`,
+		"?result=done":         `result "done" is not one of`,
+		"?limit=x":             `limit "x" is not between`,
+	}
+	for q, msg := range bad {
 		t.Run(q, func(t *testing.T) {
 			res := e.do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tags%s", run.ID, q), nil)
-			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, "")
+			checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, msg)
 		})
 	}
 }
@@ -284,7 +298,7 @@ func TestAPI_TagShape(t *testing.T) {
 	body := readBody(t, res)
 	want := `{"tag":"v2","state":"only_on_secondary","primary_digest":"",` +
 		`"secondary_digest":"` + digestC + `","primary_media_type":"",` +
-		`"secondary_media_type":"` + ociIndex + `","missing":[],"action":"delete",` +
+		`"secondary_media_type":"` + ociIndex + `","missing":[],"platforms":[],"action":"delete",` +
 		`"result":"planned","error":"","verified_state":""}`
 	if !strings.Contains(body, want) {
 		t.Errorf("body %s\ndoes not hold %s", body, want)
@@ -306,15 +320,47 @@ func TestAPI_Repositories(t *testing.T) {
 	checkStatus(t, res, http.StatusOK)
 	var list struct {
 		Repositories []*regdrift.RepoSummary `json:"repositories"`
+		Total        int                     `json:"total"`
+		Totals       regdrift.RepoTotals     `json:"totals"`
 	}
 	decode(t, res, &list)
-	want, err := e.store.ListRepositories(t.Context())
+	want, _, err := e.store.ListRepositories(t.Context(), regdrift.RepoFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSameJSON(t, "repositories", list.Repositories, want)
-	if len(want) != 2 {
-		t.Errorf("repositories: got %d, want 2", len(want))
+	if len(want) != 2 || list.Total != 2 {
+		t.Errorf("repositories: got %d (total %d), want 2", len(want), list.Total)
+	}
+	totals, err := e.store.RepoTotals(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameJSON(t, "totals", list.Totals, totals)
+
+	// Filtered and paged: the drifting ones, one at a time.
+	res = e.do(t, http.MethodGet, "/api/v1/repositories?status=drift&limit=1", nil)
+	checkStatus(t, res, http.StatusOK)
+	decode(t, res, &list)
+	drifting, total, err := e.store.ListRepositories(t.Context(),
+		regdrift.RepoFilter{Status: regdrift.RepoDrift, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSameJSON(t, "drifting repositories", list.Repositories, drifting)
+	if list.Total != total || len(list.Repositories) != 1 {
+		t.Errorf("drifting: got %d of %d, want 1 of %d", len(list.Repositories), list.Total,
+			total)
+	}
+	bad := map[string]string{
+		"status=weird":                  `status "weird" is not one of`,
+		"limit=0":                       `limit "0" is not between 1 and`,
+		"offset=-1":                     `offset "-1" is not a whole number`,
+		"q=" + strings.Repeat("a", 256): "q is longer than 255 characters",
+	}
+	for query, msg := range bad {
+		res = e.do(t, http.MethodGet, "/api/v1/repositories?"+query, nil)
+		checkAPIError(t, res, http.StatusBadRequest, regdrift.EINVALID, msg)
 	}
 
 	// A name with slashes is one repository, not a longer route.

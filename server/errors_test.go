@@ -23,11 +23,12 @@ type brokenStore struct {
 	panics bool
 }
 
-func (s brokenStore) ListRepositories(context.Context) ([]*regdrift.RepoSummary, error) {
+func (s brokenStore) ListRepositories(context.Context, regdrift.RepoFilter) (
+	[]*regdrift.RepoSummary, int, error) {
 	if s.panics {
 		panic(secret)
 	}
-	return nil, fmt.Errorf("list repositories: %w", errors.New(secret))
+	return nil, 0, fmt.Errorf("list repositories: %w", errors.New(secret))
 }
 
 func withBrokenStore(panics bool) func(*server.Config) {

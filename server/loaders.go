@@ -39,14 +39,14 @@ func (s *Server) loadRepository(ctx context.Context, name string) (*regdrift.Rep
 	return repo, tags, nil
 }
 
-// loadRunTags returns the tag rows of a run that f selects.
+// loadRunTags returns the tag rows of a run that f selects and how many it selects in all.
 func (s *Server) loadRunTags(ctx context.Context, id int64, f regdrift.TagFilter) (
-	[]*regdrift.TagRow, error) {
-	tags, err := s.store.ListRunTags(ctx, id, f)
+	[]*regdrift.TagRow, int, error) {
+	tags, total, err := s.store.ListRunTags(ctx, id, f)
 	if err != nil {
-		return nil, notFoundAs(err, "run %d not found", id)
+		return nil, 0, notFoundAs(err, "run %d not found", id)
 	}
-	return tags, nil
+	return tags, total, nil
 }
 
 // cancelRun asks a run to stop and returns it as it is now.
@@ -61,22 +61,62 @@ func (s *Server) cancelRun(ctx context.Context, id int64) (*regdrift.Run, error)
 	return run, nil
 }
 
-func (s *Server) loadOverview(ctx context.Context) (views.OverviewPage, error) {
-	repos, err := s.store.ListRepositories(ctx)
+// loadRepoList gathers the repositories f selects, how many there are, and the totals.
+func (s *Server) loadRepoList(ctx context.Context, f regdrift.RepoFilter) (repoListJSON, error) {
+	repos, total, err := s.store.ListRepositories(ctx, f)
+	if err != nil {
+		return repoListJSON{}, err
+	}
+	totals, err := s.store.RepoTotals(ctx)
+	if err != nil {
+		return repoListJSON{}, err
+	}
+	return repoListJSON{Repositories: orEmpty(repos), Total: total, Totals: totals}, nil
+}
+
+// Bounds of what the overview shows beside the repository list.
+const (
+	// chartRuns is how many finished runs the drift chart draws.
+	chartRuns = 30
+	// activeShown bounds the runs in progress named at the top.
+	activeShown = 5
+)
+
+// activeStatuses are the statuses of a run that has not ended.
+var activeStatuses = []regdrift.RunStatus{regdrift.RunQueued, regdrift.RunRunning}
+
+func (s *Server) loadOverview(ctx context.Context, f regdrift.RepoFilter) (views.OverviewPage,
+	error) {
+	totals, err := s.store.RepoTotals(ctx)
 	if err != nil {
 		return views.OverviewPage{}, err
 	}
-	p := views.OverviewPage{
+	repos, matched, err := s.store.ListRepositories(ctx, f)
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	active, _, err := s.store.ListRuns(ctx,
+		regdrift.RunFilter{Statuses: activeStatuses, Limit: activeShown})
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	history, _, err := s.store.ListRuns(ctx, regdrift.RunFilter{WholeRegistry: true,
+		Statuses: []regdrift.RunStatus{regdrift.RunDone}, Limit: chartRuns})
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	return views.OverviewPage{
 		Layout:    s.layout("Overview", views.SectionOverview),
 		Primary:   s.primary,
 		Secondary: s.secondary,
+		Totals:    totals,
+		Active:    active,
+		History:   history,
+		Filter:    f,
 		Repos:     repos,
+		Matched:   matched,
 		Now:       s.now(),
-	}
-	for _, r := range repos {
-		p.Totals.Merge(r.Counts)
-	}
-	return p, nil
+	}, nil
 }
 
 func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.RepositoryPage,
@@ -114,29 +154,53 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 	}, nil
 }
 
-// loadRunPage gathers a run page. The store filters by state; the default view, which also
-// keeps in-sync rows that were acted on, needs every row and leaves the choice to the view.
+// loadRunPage gathers a run page: the run, its worst repositories and the page of tag rows
+// view selects.
 func (s *Server) loadRunPage(ctx context.Context, id int64, view views.TagView) (views.RunPage,
 	error) {
-	run, repos, err := s.loadRun(ctx, id)
+	run, err := s.store.GetRun(ctx, id)
 	if err != nil {
-		return views.RunPage{}, err
+		return views.RunPage{}, notFoundAs(err, "run %d not found", id)
 	}
-	tags, err := s.loadRunTags(ctx, id, regdrift.TagFilter{State: view.State})
+	repos, err := s.store.WorstRunRepos(ctx, id, views.RunReposShown)
+	if err != nil {
+		return views.RunPage{}, notFoundAs(err, "run %d not found", id)
+	}
+	tags, matched, err := s.loadRunTags(ctx, id, view.Filter())
 	if err != nil {
 		return views.RunPage{}, err
 	}
 	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
-	l.Refresh = !run.Status.Finished()
-	return views.NewRunPage(l, run, repos, tags, view, s.now()), nil
+	l.Live = !run.Status.Finished()
+	return views.NewRunPage(l, run, repos, tags, matched, view, s.now()), nil
 }
 
+// confirmShown bounds the repositories the confirmation of an execute of all lists.
+const confirmShown = 200
+
+// loadConfirmPage gathers what an execute over scope would touch. For every repository it
+// lists the drifting ones, worst first, and adds up all.
 func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.ConfirmPage,
 	error) {
-	known, err := s.store.ListRepositories(ctx)
+	totals, err := s.store.RepoTotals(ctx)
+	if err != nil {
+		return views.ConfirmPage{}, err
+	}
+	var (
+		known []*regdrift.RepoSummary
+		more  int
+	)
+	if len(scope) == 0 {
+		var matched int
+		known, matched, err = s.store.ListRepositories(ctx,
+			regdrift.RepoFilter{Status: regdrift.RepoDrift, Limit: confirmShown})
+		more = matched - len(known)
+	} else {
+		known, _, err = s.store.ListRepositories(ctx, regdrift.RepoFilter{Names: scope})
+	}
 	if err != nil {
 		return views.ConfirmPage{}, err
 	}
 	l := s.layout("Confirm execute", views.SectionOverview)
-	return views.NewConfirmPage(l, scope, known, s.now()), nil
+	return views.NewConfirmPage(l, scope, known, totals, more, s.now()), nil
 }

@@ -12,7 +12,12 @@ import (
 // The dashboard's pages and forms. Forms answer 303 to the page of what they started.
 
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.loadOverview(r.Context())
+	f, err := parseRepoFilter(r, views.RepoPageSize)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.loadOverview(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -25,6 +25,25 @@ func (e *env) page(t *testing.T, path string, status int) *viewtest.Doc {
 	return viewtest.Parse(t, readBody(t, res))
 }
 
+// body fetches a page and returns it as text.
+func (e *env) body(t *testing.T, path string) string {
+	t.Helper()
+	res := e.do(t, http.MethodGet, path, nil)
+	checkStatus(t, res, http.StatusOK)
+	return readBody(t, res)
+}
+
+// countAttr counts the elements whose attribute key is val.
+func countAttr(doc *viewtest.Doc, key, val string) int {
+	n := 0
+	for c := range doc.Root().Descendants() {
+		if viewtest.Attr(c, key) == val {
+			n++
+		}
+	}
+	return n
+}
+
 func TestPages_FromTheStore(t *testing.T) {
 	e := newEnv(t)
 	run := e.seed(t)
@@ -69,10 +88,15 @@ func TestPages_FromTheStore(t *testing.T) {
 	t.Run("finished run", func(t *testing.T) {
 		doc := e.page(t, runPath, http.StatusOK)
 		doc.CheckTexts(t, map[string]string{"run-mode": "dry run", "run-trigger": "cli",
-			"run-progress": "2 of 2 repositories", "summary-tags": "4",
+			"run-progress":   "2 of 2 repositories · 4 tags checked · 2 actions planned",
+			"progress-repos": "2 of 2 repositories", "summary-tags": "4",
 			"run-deep": "digests only"})
-		if n := len(doc.All("refresh")) + len(doc.All("cancel-run")); n != 0 {
-			t.Errorf("finished run reloads or offers to cancel")
+		if n := len(doc.All("cancel-run")) + len(doc.All("live-status")); n != 0 {
+			t.Errorf("finished run offers to cancel or says it is live")
+		}
+		if page := e.body(t, runPath); strings.Contains(page, "refresh") ||
+			strings.Contains(page, "data-live=") {
+			t.Errorf("finished run reloads or is kept live:\n%s", page)
 		}
 		if got := len(doc.All("run-repo-row")); got != 2 {
 			t.Errorf("repository rows: got %d, want 2", got)
@@ -110,13 +134,26 @@ func TestPages_FromTheStore(t *testing.T) {
 			})
 		}
 	})
-	t.Run("running run reloads", func(t *testing.T) {
+	t.Run("running run is live", func(t *testing.T) {
 		queued := e.startQueued(t)
-		doc := e.page(t, fmt.Sprintf("/runs/%d", queued.ID), http.StatusOK)
-		if got := viewtest.Attr(doc.One(t, "refresh"), "content"); got != "2" {
-			t.Errorf("refresh: got %q, want 2", got)
-		}
+		path := fmt.Sprintf("/runs/%d", queued.ID)
+		doc := e.page(t, path, http.StatusOK)
 		doc.One(t, "cancel-run")
+		doc.One(t, "live-status")
+		for _, part := range []string{"progress", "facts", "summary", "repos", "tags"} {
+			if n := countAttr(doc, "data-live", part); n != 1 {
+				t.Errorf("live part %q: found %d, want 1", part, n)
+			}
+		}
+		// Without JavaScript the page reloads itself; with it, app.js keeps it current.
+		page := e.body(t, path)
+		if !strings.Contains(page,
+			`<noscript><meta http-equiv="refresh" content="2" data-testid="refresh"></noscript>`) {
+			t.Errorf("no reload for browsers without JavaScript:\n%s", page)
+		}
+		if src := viewtest.Attr(doc.One(t, "app-script"), "src"); src != static.ScriptURL() {
+			t.Errorf("script: got %q, want %q", src, static.ScriptURL())
+		}
 	})
 }
 

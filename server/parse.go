@@ -43,44 +43,81 @@ func parseRepoName(r *http.Request) (string, error) {
 
 // parseRunFilter reads ?limit= and ?offset=.
 func parseRunFilter(r *http.Request) (regdrift.RunFilter, error) {
-	f := regdrift.RunFilter{Limit: defaultLimit}
+	limit, offset, err := parsePage(r, defaultLimit)
+	return regdrift.RunFilter{Limit: limit, Offset: offset}, err
+}
+
+// parsePage reads ?limit= (def when absent; 0 means none) and ?offset=.
+func parsePage(r *http.Request, def int) (limit, offset int, err error) {
 	q := r.URL.Query()
+	limit = def
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
-			return f, regdrift.Errorf(regdrift.EINVALID, "limit %q is not between 1 and %d",
-				clip(v), maxLimit)
+			return 0, 0, regdrift.Errorf(regdrift.EINVALID,
+				"limit %q is not between 1 and %d", clip(v), maxLimit)
 		}
-		f.Limit = n
+		limit = n
 	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return f, regdrift.Errorf(regdrift.EINVALID, "offset %q is not a whole number",
-				clip(v))
-		}
-		f.Offset = n
+	if offset, err = parseOffset(q.Get("offset")); err != nil {
+		return 0, 0, err
 	}
-	return f, nil
+	return limit, offset, nil
 }
 
-// parseTagFilter reads ?state= and ?repository=.
+// parseOffset reads an offset; empty means 0.
+func parseOffset(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, regdrift.Errorf(regdrift.EINVALID, "offset %q is not a whole number", clip(v))
+	}
+	return n, nil
+}
+
+// parseTagFilter reads ?state=, ?result=, ?repository=, ?limit= and ?offset=. Without a limit
+// every row is listed.
 func parseTagFilter(r *http.Request) (regdrift.TagFilter, error) {
 	q := r.URL.Query()
-	f := regdrift.TagFilter{State: regdrift.State(q.Get("state")), Repository: q.Get("repository")}
-	if f.State != "" && !f.State.Valid() {
-		return f, regdrift.Errorf(regdrift.EINVALID, "state %q is not a tag state", clip(q.Get("state")))
+	f := regdrift.TagFilter{Repository: q.Get("repository")}
+	var err error
+	if f.State, err = parseState(q.Get("state")); err != nil {
+		return f, err
+	}
+	if f.Result, err = parseResult(q.Get("result")); err != nil {
+		return f, err
 	}
 	if f.Repository != "" {
 		if err := regdrift.ValidateRepoName(f.Repository); err != nil {
 			return f, err
 		}
 	}
-	return f, nil
+	f.Limit, f.Offset, err = parsePage(r, 0)
+	return f, err
 }
 
-// parseTagView reads which tag rows a run page shows: ?state= for one state, ?all=1 for every
-// row, neither for the rows that say something.
+func parseState(v string) (regdrift.State, error) {
+	s := regdrift.State(v)
+	if s != "" && !s.Valid() {
+		return "", regdrift.Errorf(regdrift.EINVALID, "state %q is not a tag state", clip(v))
+	}
+	return s, nil
+}
+
+func parseResult(v string) (regdrift.Result, error) {
+	res := regdrift.Result(v)
+	if !res.Valid() {
+		return "", regdrift.Errorf(regdrift.EINVALID,
+			"result %q is not one of planned, ok, failed, skipped", clip(v))
+	}
+	return res, nil
+}
+
+// parseTagView reads which tag rows a run page shows: ?state= for one state and ?result= for
+// one result, ?all=1 for every row, none of them for the rows that say something; ?offset=
+// for the page.
 func parseTagView(r *http.Request) (views.TagView, error) {
 	q := r.URL.Query()
 	var v views.TagView
@@ -91,15 +128,39 @@ func parseTagView(r *http.Request) (views.TagView, error) {
 	default:
 		return v, regdrift.Errorf(regdrift.EINVALID, "all %q is not 1 or 0", clip(all))
 	}
-	if s := regdrift.State(q.Get("state")); s != "" {
-		if !s.Valid() {
-			return v, regdrift.Errorf(regdrift.EINVALID, "state %q is not a tag state",
-				clip(string(s)))
-		}
-		v.State = s
+	var err error
+	if v.State, err = parseState(q.Get("state")); err != nil {
+		return v, err
 	}
-	return v, nil
+	if v.Result, err = parseResult(q.Get("result")); err != nil {
+		return v, err
+	}
+	v.Offset, err = parseOffset(q.Get("offset"))
+	return v, err
 }
+
+// parseRepoFilter reads the repositories a listing selects: ?status= (drift, error, in_sync),
+// ?q= for a part of the name, and ?limit= and ?offset= (def is the limit when none is given;
+// 0 lists all).
+func parseRepoFilter(r *http.Request, def int) (regdrift.RepoFilter, error) {
+	q := r.URL.Query()
+	f := regdrift.RepoFilter{Status: regdrift.RepoStatus(q.Get("status")), Query: q.Get("q")}
+	switch f.Status {
+	case "", regdrift.RepoDrift, regdrift.RepoError, regdrift.RepoInSync:
+	default:
+		return f, regdrift.Errorf(regdrift.EINVALID,
+			"status %q is not one of drift, error, in_sync", clip(q.Get("status")))
+	}
+	if len(f.Query) > maxQuery {
+		return f, regdrift.Errorf(regdrift.EINVALID, "q is longer than %d characters", maxQuery)
+	}
+	var err error
+	f.Limit, f.Offset, err = parsePage(r, def)
+	return f, err
+}
+
+// maxQuery bounds a name search: no repository name is longer.
+const maxQuery = 255
 
 // parseRunRequest decodes the JSON body of POST /api/v1/runs. Unknown fields are refused so
 // that a misspelt "no_delete" cannot silently start a run that deletes. An empty body asks for

@@ -56,7 +56,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, body []byte) {
 // layout fills what every page shares.
 func (s *Server) layout(title string, section views.Section) views.Layout {
 	return views.Layout{Title: title, StyleURL: static.StyleURL(), IconURL: static.IconURL(),
-		Section: section}
+		ScriptURL: static.ScriptURL(), Section: section}
 }
 
 // runJSON is a run as the API serves it: the scope is [] rather than null.

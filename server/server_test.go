@@ -208,6 +208,7 @@ func (e *env) seed(t *testing.T) *regdrift.Run {
 				{Tag: "latest", State: regdrift.StateInSync,
 					Primary:   regdrift.Manifest{Digest: digestA, MediaType: ociIndex},
 					Secondary: regdrift.Manifest{Digest: digestA, MediaType: ociIndex},
+					Platforms: []string{"linux/amd64", "linux/arm64"},
 					Action:    regdrift.ActionNone},
 				{Tag: "v1", State: regdrift.StateBroken,
 					Primary:   regdrift.Manifest{Digest: digestB, MediaType: ociIndex},

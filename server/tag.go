@@ -15,19 +15,16 @@ type TagJSON struct {
 	PrimaryMediaType   string          `json:"primary_media_type"`
 	SecondaryMediaType string          `json:"secondary_media_type"`
 	Missing            []string        `json:"missing"`
+	Platforms          []string        `json:"platforms"`
 	Action             regdrift.Action `json:"action"`
 	Result             regdrift.Result `json:"result"`
 	Error              string          `json:"error"`
 	VerifiedState      regdrift.State  `json:"verified_state"`
 }
 
-// NewTagJSON flattens a tag's drift into its JSON shape. Missing is never nil, so it encodes
-// as [] rather than null.
+// NewTagJSON flattens a tag's drift into its JSON shape. Missing and Platforms are never nil,
+// so they encode as [] rather than null.
 func NewTagJSON(t regdrift.TagDrift) TagJSON {
-	missing := t.Missing
-	if missing == nil {
-		missing = []string{}
-	}
 	return TagJSON{
 		Tag:                t.Tag,
 		State:              t.State,
@@ -35,7 +32,8 @@ func NewTagJSON(t regdrift.TagDrift) TagJSON {
 		SecondaryDigest:    t.Secondary.Digest,
 		PrimaryMediaType:   t.Primary.MediaType,
 		SecondaryMediaType: t.Secondary.MediaType,
-		Missing:            missing,
+		Missing:            orEmpty(t.Missing),
+		Platforms:          orEmpty(t.Platforms),
 		Action:             t.Action,
 		Result:             t.Result,
 		Error:              t.Error,

@@ -1,4 +1,4 @@
-// Package static embeds the dashboard's stylesheet and icon (and any later scripts) and serves
+// Package static embeds the dashboard's stylesheet, icon and script and serves
 // each file under a name that carries a hash of its content, so browsers may cache it for good.
 package static
 
@@ -18,7 +18,7 @@ import (
 // Prefix is the URL path under which Handler serves the files.
 const Prefix = "/static/"
 
-//go:embed *.css *.svg
+//go:embed *.css *.svg *.js
 var files embed.FS
 
 // asset is one embedded file and its cache-busted URL path.
@@ -68,6 +68,9 @@ func StyleURL() string { return URL("style.css") }
 
 // IconURL returns the URL path of the site icon, an SVG.
 func IconURL() string { return URL("icon.svg") }
+
+// ScriptURL returns the URL path of app.js, the dashboard's one script.
+func ScriptURL() string { return URL("app.js") }
 
 // Handler serves the embedded files by their hashed URL paths (the full path, Prefix
 // included) with a year-long immutable cache. Any other path is not found.

@@ -39,7 +39,8 @@ func TestConfirm_Scope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := views.NewConfirmPage(layout("Confirm execute"), tt.scope, known, now)
+			p := views.NewConfirmPage(layout("Confirm execute"), tt.scope, known,
+				totalsOf(known), 0, now)
 			doc := render(t, views.Confirm(p))
 
 			doc.CheckTexts(t, map[string]string{"confirm-scope": tt.scopeText,
@@ -62,11 +63,55 @@ func TestConfirm_Scope(t *testing.T) {
 }
 
 func TestConfirm_NothingKnown(t *testing.T) {
-	doc := render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil, nil, now)))
+	doc := render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil, nil,
+		regdrift.RepoTotals{}, 0, now)))
 
 	doc.One(t, "confirm-unknown")
 	doc.One(t, "confirm-execute")
 	doc.CheckTexts(t, map[string]string{"confirm-copies": "0", "confirm-deletes": "0"})
+}
+
+// TestConfirm_AllAtScale asserts that an execute of every repository counts from the totals
+// and lists only a page of the drifting repositories, saying how many more there are.
+func TestConfirm_AllAtScale(t *testing.T) {
+	totals := regdrift.RepoTotals{Repositories: 10000, Drift: 1200, InSync: 8800,
+		Tags: regdrift.Counts{InSync: 990000, Stale: 3000, OnlyOnPrimary: 500, Broken: 7,
+			OnlyOnSecondary: 40}}
+	doc := render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil, known[:1],
+		totals, 1199, now)))
+
+	doc.CheckTexts(t, map[string]string{"confirm-copies": "3507", "confirm-deletes": "40",
+		"confirm-listed": "The repositories whose latest check found drift; 1199 more are " +
+			"not listed."})
+	if n := len(doc.All("confirm-row")); n != 1 {
+		t.Errorf("rows: got %d, want 1", n)
+	}
+
+	// Known, but nothing drifts: the page says so rather than listing nothing.
+	doc = render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil, nil,
+		regdrift.RepoTotals{Repositories: 3, InSync: 3}, 0, now)))
+	doc.One(t, "confirm-no-drift")
+	if n := len(doc.All("confirm-unknown")) + len(doc.All("confirm-table")); n != 0 {
+		t.Errorf("nothing to do, yet the page shows %d unknowns or tables", n)
+	}
+}
+
+// totalsOf adds up summaries as the store would.
+func totalsOf(summaries []*regdrift.RepoSummary) regdrift.RepoTotals {
+	var t regdrift.RepoTotals
+	for _, s := range summaries {
+		t.Repositories++
+		t.Tags.Merge(s.Counts)
+		switch s.Status {
+		case regdrift.RepoInSync:
+			t.InSync++
+		case regdrift.RepoDrift:
+			t.Drift++
+		case regdrift.RepoError:
+			t.Errors++
+		}
+	}
+	return t
 }
 
 // checkConfirmForm asserts that the confirmation posts an execute of exactly scope, deep

@@ -160,30 +160,87 @@ func repoURL(name string) templ.SafeURL { return templ.URL("/repositories/" + na
 
 func runURL(id int64) templ.SafeURL { return templ.URL(fmt.Sprintf("/runs/%d", id)) }
 
-// tagCountText says how many of a run's tag rows the page shows, and which.
+// tagCountText says how many of a run's tag rows the view selects, and which.
 func tagCountText(p RunPage) string {
-	n, total := len(p.Tags), p.TagCounts.Total()
-	switch {
-	case p.View.State != "":
-		return fmt.Sprintf("Showing %d of %d tags: those %s.", n, total, stateLabel(p.View.State))
-	case p.View.All:
+	n, total := p.Matched, p.TagCounts.Total()
+	var what string
+	switch v := p.View; {
+	case v.State != "" && v.Result != "":
+		what = fmt.Sprintf("those %s whose action %s", stateLabel(v.State), resultWords(v.Result))
+	case v.State != "":
+		what = "those " + stateLabel(v.State)
+	case v.Result != "":
+		what = "those whose action " + resultWords(v.Result)
+	case v.All:
 		return fmt.Sprintf("Showing all %d tags.", n)
 	default:
-		return fmt.Sprintf("Showing %d of %d tags: those not in sync or acted on.", n, total)
+		what = "those not in sync or acted on"
 	}
+	return fmt.Sprintf("Showing %d of %d tags: %s.", n, total, what)
+}
+
+// filterResults are the results a run's tags can be filtered by, in the order shown.
+var filterResults = []regdrift.Result{regdrift.ResultFailed, regdrift.ResultOK,
+	regdrift.ResultPlanned, regdrift.ResultSkipped}
+
+// resultLabel names a result filter.
+func resultLabel(r regdrift.Result) string { return string(r) }
+
+// resultWords says how an action ended, after "whose action".
+func resultWords(r regdrift.Result) string {
+	switch r {
+	case regdrift.ResultFailed:
+		return "failed"
+	case regdrift.ResultOK:
+		return "succeeded"
+	case regdrift.ResultPlanned:
+		return "is planned"
+	case regdrift.ResultSkipped:
+		return "was withheld or skipped"
+	}
+	return "ended " + string(r)
 }
 
 // noMatchText says why a run page shows no tag row.
 func noMatchText(p RunPage) string {
-	switch {
-	case p.View.State != "":
-		return "No tag of this run is " + stateLabel(p.View.State) + "."
-	case p.View.All:
+	switch v := p.View; {
+	case v.Offset > 0 && p.Matched > 0:
+		return "No tags on this page; go back to the first."
+	case v.State != "" && v.Result != "":
+		return fmt.Sprintf("No tag of this run is %s with an action that %s.",
+			stateLabel(v.State), resultWords(v.Result))
+	case v.State != "":
+		return "No tag of this run is " + stateLabel(v.State) + "."
+	case v.Result != "":
+		return "No tag of this run has an action that " + resultWords(v.Result) + "."
+	case v.All:
 		return "No tag rows in this run yet."
 	default:
 		return fmt.Sprintf("All %d tags are in sync and nothing was done about them.",
 			p.TagCounts.Total())
 	}
+}
+
+// tagRange says which of the selected tag rows the page shows.
+func tagRange(p RunPage) string {
+	return fmt.Sprintf("Tags %d–%d of %d", p.View.Offset+1, p.View.Offset+len(p.Tags),
+		p.Matched)
+}
+
+// pageOfTags is v moved to offset.
+func pageOfTags(v TagView, offset int) TagView {
+	v.Offset = max(offset, 0)
+	return v
+}
+
+// actionsText says what a run has done or would do so far.
+func actionsText(r *regdrift.Run) string {
+	s := r.Summary
+	if r.Mode != regdrift.ModeExecute {
+		return count(s.Actions, "action", "actions") + " planned"
+	}
+	return fmt.Sprintf("%d ok, %d failed of %s", s.Actions-s.FailedActions, s.FailedActions,
+		count(s.Actions, "action", "actions"))
 }
 
 // afterPartialText warns that the counts after an execute leave out the repositories that
@@ -197,12 +254,24 @@ func boolAttr(b bool) string { return strconv.FormatBool(b) }
 
 // runTagsURL is the run page showing the tag rows of view.
 func runTagsURL(runID int64, view TagView) templ.SafeURL {
-	u := fmt.Sprintf("/runs/%d", runID)
+	q := url.Values{}
 	switch {
-	case view.State != "":
-		u += "?state=" + url.QueryEscape(string(view.State))
+	case view.State != "" || view.Result != "":
+		if view.State != "" {
+			q.Set("state", string(view.State))
+		}
+		if view.Result != "" {
+			q.Set("result", string(view.Result))
+		}
 	case view.All:
-		u += "?all=1"
+		q.Set("all", "1")
+	}
+	if view.Offset > 0 {
+		q.Set("offset", strconv.Itoa(view.Offset))
+	}
+	u := fmt.Sprintf("/runs/%d", runID)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	return templ.URL(u)
 }
@@ -222,3 +291,27 @@ func pageRange(offset, n, total int) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// moreText says how many repositories a list leaves out, after its first clause.
+func moreText(more int) string {
+	if more <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d more are not listed", more)
+}
+
+// live marks a part of a live page that app.js swaps for its new version; on a page that is
+// not live it marks nothing.
+func live(on bool, part string) templ.Attributes {
+	if !on {
+		return nil
+	}
+	return templ.Attributes{"data-live": part}
+}
+
+// moreReposText says how many repositories of a run its page leaves out, and where they are.
+func moreReposText(p RunPage) string {
+	return fmt.Sprintf("The %d repositories above are the worst of %d; the other %d are "+
+		"listed by their tags below and on the overview.", len(p.Repos), p.AllRepos,
+		p.AllRepos-len(p.Repos))
+}

@@ -27,13 +27,22 @@ func TestOverview_RepositoriesWorstFirst(t *testing.T) {
 		Layout:    layout("Overview"),
 		Primary:   "https://primary.example:5000",
 		Secondary: "https://mirror.example",
+		Totals:    totalsOf(repos),
+		Filter:    regdrift.RepoFilter{Limit: views.RepoPageSize},
 		Repos:     repos,
+		Matched:   len(repos),
 		Now:       now,
 	}
-	for _, r := range repos {
-		p.Totals.Merge(r.Counts)
-	}
+	p.Totals.LastCheckedAt = now.Add(-90 * time.Second)
 	doc := render(t, views.Overview(p))
+	doc.CheckTexts(t, map[string]string{
+		"last-check":  "1 minute ago (2026-12-03 11:58:30 UTC)",
+		"repos-error": "1 with errors", "repos-drift": "1 drifting", "repos-in_sync": "1 in sync",
+		"repo-range": "Repositories 1–3 of 3",
+	})
+	if n := len(doc.All("repo-prev")) + len(doc.All("repo-next")); n != 0 {
+		t.Errorf("one page of repositories links to %d others", n)
+	}
 
 	if got := viewtest.Text(doc.One(t, "primary-url")); got != p.Primary {
 		t.Errorf("primary: got %q, want %q", got, p.Primary)
@@ -117,7 +126,7 @@ func TestDryRunForms_AreDeep(t *testing.T) {
 	repos := []*regdrift.RepoSummary{{Name: "base", Status: regdrift.RepoInSync}}
 	pages := map[string]*viewtest.Doc{
 		"overview": render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
-			Repos: repos, Now: now})),
+			Totals: totalsOf(repos), Repos: repos, Matched: 1, Now: now})),
 		"runs": render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Limit: 50,
 			Now: now})),
 	}
@@ -142,16 +151,16 @@ func TestTables_ScrollInTheirBox(t *testing.T) {
 	summaries := []*regdrift.RepoSummary{{Name: "team/app/api", Status: regdrift.RepoDrift}}
 	pages := map[string]*viewtest.Doc{
 		"overview": render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
-			Repos: summaries, Now: now})),
+			Totals: totalsOf(summaries), Repos: summaries, Matched: 1, Now: now})),
 		"repository": render(t, views.Repository(views.RepositoryPage{Layout: layout("r"),
 			Repo: summaries[0], Tags: tagRows("team/app/api"), Runs: []*regdrift.Run{run},
 			Now: now})),
 		"runs": render(t, views.RunList(views.RunListPage{Layout: layout("Runs"),
 			Runs: []*regdrift.Run{run}, Total: 1, Limit: 50, Now: now})),
 		"run": render(t, views.Run(views.NewRunPage(layout("Run #7"), run, repoResults,
-			tagRows("team/app/api"), views.TagView{}, now))),
+			tagRows("team/app/api"), 6, views.TagView{}, now))),
 		"confirm": render(t, views.Confirm(views.NewConfirmPage(layout("Confirm"), nil,
-			summaries, now))),
+			summaries, totalsOf(summaries), 0, now))),
 	}
 	for name, doc := range pages {
 		tables := viewtest.Elements(doc.Root(), "table")
@@ -167,4 +176,165 @@ func TestTables_ScrollInTheirBox(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestOverview_Verdict(t *testing.T) {
+	tests := []struct {
+		name    string
+		totals  regdrift.RepoTotals
+		verdict string
+		text    string
+	}{
+		{"nothing checked", regdrift.RepoTotals{}, "unknown",
+			"Nothing is known yet: no repository has been checked."},
+		{"in sync", regdrift.RepoTotals{Repositories: 2, InSync: 2,
+			Tags: regdrift.Counts{InSync: 5}}, "in_sync",
+			"The secondary is in sync: all 5 tags in 2 repositories match the primary."},
+		{"drift", regdrift.RepoTotals{Repositories: 2, InSync: 1, Drift: 1,
+			Tags: regdrift.Counts{InSync: 5, Stale: 1}}, "drift",
+			"The secondary has drifted: 1 tag in 1 repository differ from the primary."},
+		{"an unresolved tag outweighs drift", regdrift.RepoTotals{Repositories: 3, Drift: 2,
+			Errors: 1, Tags: regdrift.Counts{Stale: 3, Unresolved: 2}}, "error",
+			"Not trustworthy: 1 repository could not be fully checked or repaired; " +
+				"2 tags unresolved, 3 tags drifting."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+				Totals: tt.totals, Now: now}))
+			v := doc.One(t, "verdict")
+			if got := attrOf(v, "data-verdict"); got != tt.verdict {
+				t.Errorf("verdict: got %q, want %q", got, tt.verdict)
+			}
+			if got := viewtest.Text(v); got != tt.text {
+				t.Errorf("verdict text:\n got %q\nwant %q", got, tt.text)
+			}
+		})
+	}
+}
+
+func TestOverview_ActiveRuns(t *testing.T) {
+	started := now.Add(-time.Minute)
+	active := []*regdrift.Run{
+		{ID: 12, Mode: regdrift.ModeExecute, Status: regdrift.RunRunning, StartedAt: &started,
+			Scope: []string{"geo/app"}, ReposTotal: 1, Summary: regdrift.Summary{Tags: 0}},
+		{ID: 11, Mode: regdrift.ModeDryRun, Status: regdrift.RunRunning, StartedAt: &started,
+			ReposTotal: 6, ReposDone: 2, Summary: regdrift.Summary{Tags: 30}},
+		{ID: 10, Mode: regdrift.ModeDryRun, Status: regdrift.RunQueued},
+	}
+	doc := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 1, InSync: 1}, Active: active, Now: now}))
+	want := []string{
+		"Run #12 running execute of geo/app: 0 of 1 repositories, 0 tags checked",
+		"Run #11 running dry run of all repositories: 2 of 6 repositories, 30 tags checked",
+		"Run #10 queued dry run of all repositories: waiting to start",
+	}
+	if got := doc.Texts("active-run"); !reflect.DeepEqual(got, want) {
+		t.Errorf("active runs:\n got %q\nwant %q", got, want)
+	}
+	if got := attrOf(viewtest.Elements(doc.All("active-run")[1], "a")[0], "href"); got != "/runs/11" {
+		t.Errorf("active run link: got %q", got)
+	}
+}
+
+func TestOverview_FiltersSearchAndPages(t *testing.T) {
+	repos := []*regdrift.RepoSummary{{Name: "team/web", Status: regdrift.RepoDrift, RunID: 3,
+		Counts: regdrift.Counts{Stale: 1}}}
+	p := views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 400, Drift: 160, InSync: 240},
+		Filter: regdrift.RepoFilter{Status: regdrift.RepoDrift, Query: "te a",
+			Limit: views.RepoPageSize, Offset: 50},
+		Repos: repos, Matched: 160, Now: now}
+	doc := render(t, views.Overview(p))
+
+	type link struct{ filter, href, current string }
+	var got []link
+	for _, l := range doc.All("repo-filter") {
+		got = append(got, link{attrOf(l, "data-filter"), attrOf(l, "href"),
+			attrOf(l, "aria-current")})
+	}
+	want := []link{
+		{"all", "/?q=te+a", ""},
+		{"drift", "/?q=te+a&status=drift", "page"},
+		{"error", "/?q=te+a&status=error", ""},
+		{"in_sync", "/?q=te+a&status=in_sync", ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("filters:\n got %+v\nwant %+v", got, want)
+	}
+
+	// The search keeps the status filter and works as a plain GET form.
+	form := doc.One(t, "repo-search")
+	if got := attrOf(form, "method") + " " + attrOf(form, "action"); got != "get /" {
+		t.Errorf("search form: got %q", got)
+	}
+	if got := viewtest.FormValues(form); !reflect.DeepEqual(got,
+		url.Values{"status": {"drift"}, "q": {"te a"}}) {
+		t.Errorf("search form sends %v", got)
+	}
+	if got := attrOf(doc.One(t, "clear-search"), "href"); got != "/?status=drift" {
+		t.Errorf("clear search: got %q", got)
+	}
+	labels := viewtest.Elements(form, "label")
+	if len(labels) != 1 || attrOf(labels[0], "for") != "q" {
+		t.Errorf("the search box has no label")
+	}
+
+	doc.CheckTexts(t, map[string]string{"repo-range": "Repositories 51–51 of 160"})
+	for id, want := range map[string]string{
+		"repo-prev": "/?q=te+a&status=drift",
+		"repo-next": "/?offset=100&q=te+a&status=drift",
+	} {
+		if got := attrOf(doc.One(t, id), "href"); got != want {
+			t.Errorf("%s: got %q, want %q", id, got, want)
+		}
+	}
+
+	// A search that matches nothing says so, and the filters stay.
+	p.Repos, p.Matched, p.Filter.Offset = nil, 0, 0
+	doc = render(t, views.Overview(p))
+	doc.CheckTexts(t, map[string]string{
+		"no-match": "No drifting repository has a name containing “te a”."})
+	doc.One(t, "repo-filters")
+}
+
+func TestOverview_DriftChart(t *testing.T) {
+	// Newest first, as the store lists them.
+	history := []*regdrift.Run{
+		{ID: 9, Mode: regdrift.ModeExecute, CreatedAt: now.Add(-time.Hour),
+			Summary: regdrift.Summary{Counts: regdrift.Counts{Stale: 2, Unresolved: 2}}},
+		{ID: 8, Mode: regdrift.ModeDryRun, CreatedAt: now.Add(-2 * time.Hour),
+			Summary: regdrift.Summary{Counts: regdrift.Counts{Stale: 6, OnlyOnPrimary: 2}}},
+		{ID: 7, Mode: regdrift.ModeDryRun, CreatedAt: now.Add(-3 * time.Hour)},
+	}
+	doc := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 1, Drift: 1}, History: history, Now: now}))
+
+	type bar struct{ run, drift, unresolved, href string }
+	var got []bar
+	for _, b := range doc.All("chart-bar") {
+		got = append(got, bar{attrOf(b, "data-run"), attrOf(b, "data-drift"),
+			attrOf(b, "data-unresolved"), attrOf(b, "href")})
+	}
+	want := []bar{{"7", "0", "0", "/runs/7"}, {"8", "8", "0", "/runs/8"},
+		{"9", "2", "2", "/runs/9"}} // oldest on the left
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("bars:\n got %+v\nwant %+v", got, want)
+	}
+	// The tallest bar fills the height but for the headroom; the others scale to it.
+	rects := viewtest.Elements(doc.All("chart-bar")[1], "rect")
+	if h := attrOf(rects[1], "height"); h != "116.0" {
+		t.Errorf("tallest drift bar height: got %s, want 116.0", h)
+	}
+	rects = viewtest.Elements(doc.All("chart-bar")[2], "rect")
+	if h := attrOf(rects[1], "height") + " " + attrOf(rects[2], "height"); h != "29.0 29.0" {
+		t.Errorf("last bar drift and unresolved heights: got %s, want 29.0 29.0", h)
+	}
+	doc.CheckTexts(t, map[string]string{"chart-caption": "Drifting and unresolved tags found " +
+		"by the last 3 runs over every repository, oldest on the left. Latest, run #9: " +
+		"2 tags drifting, 2 unresolved; oldest shown, run #7: 0 drifting, 0 unresolved."})
+
+	doc = render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 1, InSync: 1}, Now: now}))
+	doc.One(t, "no-history")
 }

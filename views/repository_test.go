@@ -15,6 +15,7 @@ import (
 func TestRepository_EveryTagState(t *testing.T) {
 	const name = "team/app/api"
 	finished := now.Add(-time.Minute)
+	started := finished.Add(-30 * time.Second)
 	p := views.RepositoryPage{
 		Layout: layout(name),
 		Repo: &regdrift.RepoSummary{Name: name, Status: regdrift.RepoError,
@@ -24,8 +25,9 @@ func TestRepository_EveryTagState(t *testing.T) {
 		Tags: tagRows(name),
 		Runs: []*regdrift.Run{
 			{ID: 7, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerUI, Scope: []string{name},
-				Status: regdrift.RunDone, Outcome: regdrift.OutcomeError, CreatedAt: finished,
-				FinishedAt: &finished, Summary: regdrift.Summary{Tags: 6, Errors: 2,
+				Status: regdrift.RunDone, Outcome: regdrift.OutcomeError, CreatedAt: started,
+				StartedAt: &started, FinishedAt: &finished, Summary: regdrift.Summary{Tags: 6,
+					Errors: 2, Actions: 4, FailedActions: 1,
 					Counts: regdrift.Counts{Unresolved: 1, Broken: 1, Stale: 1, OnlyOnPrimary: 1,
 						OnlyOnSecondary: 1, InSync: 1}}},
 			{ID: 3, Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
@@ -52,12 +54,14 @@ func TestRepository_EveryTagState(t *testing.T) {
 	checkTagTable(t, doc, tagWants(name))
 
 	// The tag table of a repository page has no repository column.
-	if got := len(viewtest.Elements(doc.One(t, "tag-table"), "th")); got != 8+len(p.Tags) {
-		t.Errorf("tag table: %d header cells, want %d", got, 8+len(p.Tags))
+	if got := len(viewtest.Elements(doc.One(t, "tag-table"), "th")); got != 9+len(p.Tags) {
+		t.Errorf("tag table: %d header cells, want %d", got, 9+len(p.Tags))
 	}
 	checkRunRows(t, doc, []runRow{
-		{"7", "done", "error", "dry run", "ui", name, "6", "4", "2"},
-		{"3", "running", "", "execute", "api", "all repositories", "0", "0", "0"},
+		{"7", "done", "error", "dry run", "ui", name, "1 minute ago (2026-12-03 11:58:30 UTC)",
+			"30s", "6", "4", "4", "1", "2"},
+		{"3", "running", "", "execute", "api", "all repositories",
+			"not started; created 3 hours ago (2026-12-03 09:00:00 UTC)", "—", "0", "0", "0", "0", "0"},
 	})
 }
 
@@ -107,7 +111,8 @@ func checkRepoForms(t *testing.T, doc *viewtest.Doc, name string) {
 
 // runRow is what a row of a run table shows.
 type runRow struct {
-	id, status, outcome, mode, trigger, scope, tags, drift, errors string
+	id, status, outcome, mode, trigger, scope, started, duration string
+	tags, drift, actions, failed, errors                         string
 }
 
 func checkRunRows(t *testing.T, doc *viewtest.Doc, want []runRow) {
@@ -119,15 +124,19 @@ func checkRunRows(t *testing.T, doc *viewtest.Doc, want []runRow) {
 	for i, r := range rows {
 		text := func(id string) string { return viewtest.Text(viewtest.OneIn(t, r, id)) }
 		got := runRow{
-			id:      attrOf(r, "data-run"),
-			status:  attrOf(viewtest.OneIn(t, r, "run-status"), "data-status"),
-			outcome: attrOf(viewtest.OneIn(t, r, "run-outcome"), "data-outcome"),
-			mode:    text("run-mode"),
-			trigger: text("run-trigger"),
-			scope:   text("run-scope"),
-			tags:    text("run-tags"),
-			drift:   text("run-drift"),
-			errors:  text("run-errors"),
+			id:       attrOf(r, "data-run"),
+			status:   attrOf(viewtest.OneIn(t, r, "run-status"), "data-status"),
+			outcome:  attrOf(viewtest.OneIn(t, r, "run-outcome"), "data-outcome"),
+			mode:     text("run-mode"),
+			trigger:  text("run-trigger"),
+			scope:    text("run-scope"),
+			started:  text("run-started"),
+			duration: text("run-duration"),
+			tags:     text("run-tags"),
+			drift:    text("run-drift"),
+			actions:  text("run-actions"),
+			failed:   text("run-failed"),
+			errors:   text("run-errors"),
 		}
 		if got != want[i] {
 			t.Errorf("run row %d:\n got %+v\nwant %+v", i, got, want[i])

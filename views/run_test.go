@@ -17,12 +17,24 @@ func TestRun_Running(t *testing.T) {
 	run := &regdrift.Run{ID: 12, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerUI,
 		Status: regdrift.RunRunning, CreatedAt: started, StartedAt: &started,
 		ReposTotal: 3, ReposDone: 1}
+	run.Summary = regdrift.Summary{Tags: 40, Actions: 3}
 	l := layout("Run #12")
-	l.Refresh = true
+	l.Live = true
 	doc := render(t, views.Run(views.RunPage{Layout: l, Run: run, Now: now}))
 
-	if got := attrOf(doc.One(t, "refresh"), "content"); got != "2" {
-		t.Errorf("refresh: got %q, want 2", got)
+	doc.One(t, "live-status")
+	var live []string
+	for c := range doc.Root().Descendants() {
+		if v := attrOf(c, "data-live"); v != "" {
+			live = append(live, v)
+		}
+	}
+	if got := strings.Join(live, " "); got != "progress facts summary repos tags" {
+		t.Errorf("live parts: got %q", got)
+	}
+	bar := viewtest.Elements(doc.One(t, "run-progress"), "progress")[0]
+	if got := attrOf(bar, "value") + "/" + attrOf(bar, "max"); got != "1/3" {
+		t.Errorf("progress bar: got %q, want 1/3", got)
 	}
 	form := doc.One(t, "cancel-run").Parent
 	if got := attrOf(form, "method") + " " + attrOf(form, "action"); got != "post /ui/runs/12/cancel" {
@@ -30,7 +42,8 @@ func TestRun_Running(t *testing.T) {
 	}
 	doc.CheckTexts(t, map[string]string{
 		"run-mode": "dry run", "run-trigger": "ui", "run-scope": "all repositories",
-		"run-options": "—", "run-duration": "1m30s", "run-progress": "1 of 3 repositories",
+		"run-options": "—", "run-duration": "1m30s", "progress-repos": "1 of 3 repositories",
+		"progress-tags": "40 tags checked", "progress-actions": "3 actions planned",
 		"run-deep": "digests only",
 	})
 	if got := attrOf(doc.One(t, "run-deep"), "data-deep"); got != "false" {
@@ -72,17 +85,20 @@ func TestRun_FinishedExecute(t *testing.T) {
 		{RunID: 7, Name: name, Status: regdrift.RepoDrift, Before: counts, After: &after,
 			Actions: 4, Failed: 1, Skipped: 2, CheckedAt: finished},
 	}
-	doc := render(t, views.Run(views.NewRunPage(layout("Run #7"), run, repos, tagRows(name),
-		views.TagView{}, now)))
+	// The store gives the rows the default view selects: all but the quiet in-sync one.
+	rows := tagRows(name)
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #7"), run, repos,
+		rows[:len(rows)-1], len(rows)-1, views.TagView{}, now)))
 
-	if n := len(doc.All("refresh")) + len(doc.All("cancel-run")); n != 0 {
-		t.Errorf("a finished run still reloads or offers to cancel")
+	if n := len(doc.All("live-status")) + len(doc.All("cancel-run")); n != 0 {
+		t.Errorf("a finished run still says it is live or offers to cancel")
 	}
 	doc.CheckTexts(t, map[string]string{
 		"run-mode": "execute", "run-trigger": "api", "run-scope": name + ", base",
 		"run-options": "no delete", "run-duration": "1m0s",
-		"run-deep":     "digests and every child manifest and blob",
-		"run-progress": "2 of 2 repositories", "run-error": run.Error,
+		"run-deep":       "digests and every child manifest and blob",
+		"progress-repos": "2 of 2 repositories", "progress-actions": "3 ok, 1 failed of 4 actions",
+		"run-error":            run.Error,
 		"summary-repositories": "2", "summary-tags": "6", "summary-actions": "4",
 		"summary-failed": "1", "summary-withheld": "2", "summary-errors": "3",
 		"withheld-hint": "deletions kept back by “delete nothing” or because the primary " +
@@ -137,7 +153,7 @@ func TestRun_DryRunHasNoAfter(t *testing.T) {
 	repos := []*regdrift.RepoResult{{RunID: 8, Name: "base", Status: regdrift.RepoDrift,
 		Before: regdrift.Counts{OnlyOnSecondary: 1, InSync: 1}, Actions: 1, Skipped: 1,
 		CheckedAt: finished}}
-	doc := render(t, views.Run(views.NewRunPage(layout("Run #8"), run, repos, nil,
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #8"), run, repos, nil, 0,
 		views.TagView{}, now)))
 
 	for _, id := range []string{"before-heading", "after-heading", "after-totals", "after",
@@ -163,7 +179,7 @@ func TestRun_ExecuteNotVerifiedYet(t *testing.T) {
 		CreatedAt: now}
 	repos := []*regdrift.RepoResult{{RunID: 9, Name: "base", Status: regdrift.RepoError,
 		Error: "list tags: 401", CheckedAt: now}}
-	doc := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, repos, nil,
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, repos, nil, 0,
 		views.TagView{}, now)))
 
 	doc.CheckTexts(t, map[string]string{"no-after": "No repository has been verified yet."})
@@ -173,7 +189,7 @@ func TestRun_ExecuteNotVerifiedYet(t *testing.T) {
 
 	// Once every repository is verified, the counts after need no warning.
 	repos[0].After = &regdrift.Counts{InSync: 2}
-	doc = render(t, views.Run(views.NewRunPage(layout("Run #9"), run, repos, nil,
+	doc = render(t, views.Run(views.NewRunPage(layout("Run #9"), run, repos, nil, 0,
 		views.TagView{}, now)))
 	doc.CheckTexts(t, map[string]string{"after-total-in_sync": "2 in sync"})
 	if n := len(doc.All("after-partial")) + len(doc.All("no-after")); n != 0 {
@@ -181,61 +197,85 @@ func TestRun_ExecuteNotVerifiedYet(t *testing.T) {
 	}
 }
 
-// TestRun_TagViews covers the default view, one state, all rows and the empty states.
+// TestRun_TagViews covers how a page of the rows a view selects is shown: counts, the filter
+// links and the one marked current, paging and the empty states. The store does the selecting
+// (its tests check it against regdrift.TagDrift.Notable); the page shows what it is given.
 func TestRun_TagViews(t *testing.T) {
 	const name = "team/app/api"
 	// actedInSync is in sync but was copied, so it says something and stays in the default.
 	actedInSync := &regdrift.TagRow{RunID: 7, Repository: name, TagDrift: regdrift.TagDrift{
 		Tag: "zz", State: regdrift.StateInSync, Action: regdrift.ActionCopy,
 		Result: regdrift.ResultOK, Verified: regdrift.StateInSync}}
-	rows := append(tagRows(name), actedInSync)
+	rows := append(tagRows(name), actedInSync) // v0 v1 v2 v3 old latest zz
+	notable := append(slices.Clone(rows[:5]), actedInSync)
 	inSync := regdrift.Counts{InSync: 3}
 	counts := regdrift.Counts{Unresolved: 1, Broken: 1, Stale: 1, OnlyOnPrimary: 1,
 		OnlyOnSecondary: 1, InSync: 2}
 	run := &regdrift.Run{ID: 7, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone,
 		CreatedAt: now}
 	repos := []*regdrift.RepoResult{{RunID: 7, Name: name, Before: counts}}
+	const states = "notable unresolved broken stale only_on_primary only_on_secondary in_sync all"
+	const results = "result-failed result-ok result-planned result-skipped"
 
 	tests := []struct {
 		name    string
 		view    views.TagView
 		repos   []*regdrift.RepoResult
 		rows    []*regdrift.TagRow
+		matched int
 		tags    []string
 		count   string
 		empty   string
 		current string
 		filters string
+		pager   string
 	}{
-		{"default leaves out in sync with nothing done", views.TagView{}, repos, rows,
+		{"default", views.TagView{}, repos, notable, 6,
 			[]string{"v0", "v1", "v2", "v3", "old", "zz"},
 			"Showing 6 of 7 tags: those not in sync or acted on. show all 7 tags", "", "notable",
-			"notable unresolved broken stale only_on_primary only_on_secondary in_sync all"},
-		{"one state", views.TagView{State: regdrift.StateStale}, repos, rows,
+			states + " " + results, ""},
+		{"one state", views.TagView{State: regdrift.StateStale}, repos, rows[2:3], 1,
 			[]string{"v2"}, "Showing 1 of 7 tags: those stale. show all 7 tags", "", "stale",
-			"notable unresolved broken stale only_on_primary only_on_secondary in_sync all"},
-		{"all", views.TagView{All: true}, repos, rows,
+			states + " stale+failed stale+ok stale+planned stale+skipped", ""},
+		{"all", views.TagView{All: true}, repos, rows, 7,
 			[]string{"v0", "v1", "v2", "v3", "old", "latest", "zz"}, "Showing all 7 tags.", "",
-			"all",
-			"notable unresolved broken stale only_on_primary only_on_secondary in_sync all"},
+			"all", states + " " + results, ""},
 		{"state wins over all", views.TagView{All: true, State: regdrift.StateBroken}, repos,
-			rows, []string{"v1"}, "Showing 1 of 7 tags: those broken. show all 7 tags", "",
-			"broken",
-			"notable unresolved broken stale only_on_primary only_on_secondary in_sync all"},
+			rows[1:2], 1, []string{"v1"}, "Showing 1 of 7 tags: those broken. show all 7 tags",
+			"", "broken",
+			states + " broken+failed broken+ok broken+planned broken+skipped", ""},
+		{"one result", views.TagView{Result: regdrift.ResultOK}, repos,
+			[]*regdrift.TagRow{actedInSync}, 1, []string{"zz"},
+			"Showing 1 of 7 tags: those whose action succeeded. show all 7 tags", "",
+			"result-ok", "notable unresolved+ok broken+ok stale+ok only_on_primary+ok " +
+				"only_on_secondary+ok in_sync+ok all " + results, ""},
+		{"state and result without a match",
+			views.TagView{State: regdrift.StateStale, Result: regdrift.ResultFailed}, repos,
+			nil, 0, nil,
+			"Showing 0 of 7 tags: those stale whose action failed. show all 7 tags",
+			"No tag of this run is stale with an action that failed.", "stale+failed",
+			"notable unresolved+failed broken+failed stale+failed only_on_primary+failed " +
+				"only_on_secondary+failed in_sync+failed all " +
+				"stale+failed stale+ok stale+planned stale+skipped", ""},
+		{"second page", views.TagView{All: true, Offset: 100}, repos, rows, 250,
+			[]string{"v0", "v1", "v2", "v3", "old", "latest", "zz"}, "Showing all 250 tags.", "",
+			"all", states + " " + results,
+			"Tags 101–107 of 250 /runs/7?all=1 /runs/7?all=1&offset=200"},
 		{"default with everything in sync",
-			views.TagView{}, []*regdrift.RepoResult{{Name: "base", Before: inSync}},
-			inSyncRows(3), nil, "Showing 0 of 3 tags: those not in sync or acted on. " +
-				"show all 3 tags",
+			views.TagView{}, []*regdrift.RepoResult{{Name: "base", Before: inSync}}, nil, 0,
+			nil, "Showing 0 of 3 tags: those not in sync or acted on. show all 3 tags",
 			"All 3 tags are in sync and nothing was done about them.", "notable",
-			"notable in_sync all"},
+			"notable in_sync all " + results, ""},
 		{"a state without tags", views.TagView{State: regdrift.StateStale},
-			[]*regdrift.RepoResult{{Name: "base", Before: inSync}}, nil, nil,
+			[]*regdrift.RepoResult{{Name: "base", Before: inSync}}, nil, 0, nil,
 			"Showing 0 of 3 tags: those stale. show all 3 tags",
-			"No tag of this run is stale.", "stale", "notable stale in_sync all"},
+			"No tag of this run is stale.", "stale",
+			"notable stale in_sync all stale+failed stale+ok stale+planned stale+skipped", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := views.NewRunPage(layout("Run #7"), run, tt.repos, tt.rows, tt.view, now)
+			p := views.NewRunPage(layout("Run #7"), summed(run, tt.repos), tt.repos, tt.rows,
+				tt.matched, tt.view, now)
 			doc := render(t, views.Run(p))
 
 			var tags []string
@@ -262,13 +302,25 @@ func TestRun_TagViews(t *testing.T) {
 					current = append(current, attrOf(l, "data-filter"))
 				}
 			}
-			if got := strings.Join(current, " "); got != tt.current {
+			if got := strings.Join(slices.Compact(current), " "); got != tt.current {
 				t.Errorf("current filter: got %q, want %q", got, tt.current)
 			}
 			if show := doc.All("show-all-tags"); len(show) == 1 {
 				if got := attrOf(show[0], "href"); got != "/runs/7?all=1" {
 					t.Errorf("show all link: got %q", got)
 				}
+			}
+			var pager []string
+			for _, n := range doc.All("tag-range") {
+				pager = append(pager, viewtest.Text(n))
+			}
+			for _, id := range []string{"tags-prev", "tags-next"} {
+				for _, n := range doc.All(id) {
+					pager = append(pager, attrOf(n, "href"))
+				}
+			}
+			if got := strings.Join(pager, " "); got != tt.pager {
+				t.Errorf("pager: got %q, want %q", got, tt.pager)
 			}
 		})
 	}
@@ -278,8 +330,8 @@ func TestRun_TagFilterLinks(t *testing.T) {
 	run := &regdrift.Run{ID: 7, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone}
 	repos := []*regdrift.RepoResult{{Name: "base",
 		Before: regdrift.Counts{OnlyOnPrimary: 2, InSync: 5}}}
-	doc := render(t, views.Run(views.NewRunPage(layout("Run #7"), run, repos, nil,
-		views.TagView{}, now)))
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #7"), summed(run, repos), repos,
+		nil, 0, views.TagView{}, now)))
 
 	type link struct{ text, href string }
 	var got []link
@@ -291,39 +343,13 @@ func TestRun_TagFilterLinks(t *testing.T) {
 		{"only on primary 2", "/runs/7?state=only_on_primary"},
 		{"in sync 5", "/runs/7?state=in_sync"},
 		{"all 7", "/runs/7?all=1"},
+		{"failed", "/runs/7?result=failed"},
+		{"ok", "/runs/7?result=ok"},
+		{"planned", "/runs/7?result=planned"},
+		{"skipped", "/runs/7?result=skipped"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("filter links:\n got %+v\nwant %+v", got, want)
-	}
-}
-
-func TestNotable(t *testing.T) {
-	tests := []struct {
-		name string
-		tag  regdrift.TagDrift
-		want bool
-	}{
-		{"in sync, nothing done", regdrift.TagDrift{State: regdrift.StateInSync,
-			Action: regdrift.ActionNone}, false},
-		{"in sync, no action recorded", regdrift.TagDrift{State: regdrift.StateInSync}, false},
-		{"in sync, verified in sync", regdrift.TagDrift{State: regdrift.StateInSync,
-			Action: regdrift.ActionNone, Verified: regdrift.StateInSync}, false},
-		{"stale", regdrift.TagDrift{State: regdrift.StateStale}, true},
-		{"in sync with an action", regdrift.TagDrift{State: regdrift.StateInSync,
-			Action: regdrift.ActionCopy}, true},
-		{"in sync with a result", regdrift.TagDrift{State: regdrift.StateInSync,
-			Result: regdrift.ResultSkipped}, true},
-		{"in sync with an error", regdrift.TagDrift{State: regdrift.StateInSync,
-			Error: "verify: 500"}, true},
-		{"in sync, verified stale", regdrift.TagDrift{State: regdrift.StateInSync,
-			Verified: regdrift.StateStale}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := views.Notable(tt.tag); got != tt.want {
-				t.Errorf("Notable: got %v, want %v", got, tt.want)
-			}
-		})
 	}
 }
 
@@ -361,6 +387,9 @@ func checkRunRepoRows(t *testing.T, doc *viewtest.Doc, want []runRepoRow) {
 
 func TestRunList_Pages(t *testing.T) {
 	created := now.Add(-24 * time.Hour)
+	finished := created.Add(65 * time.Second)
+	const queued = "not started; created 1 day ago (2026-12-02 12:00:00 UTC)"
+	const day = "1 day ago (2026-12-02 12:00:00 UTC)"
 	runs := []*regdrift.Run{
 		{ID: 60, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI, Status: regdrift.RunQueued,
 			CreatedAt: created},
@@ -371,21 +400,27 @@ func TestRunList_Pages(t *testing.T) {
 			Summary: regdrift.Summary{Tags: 2, Errors: 1, Counts: regdrift.Counts{Unresolved: 1,
 				InSync: 1}}},
 		{ID: 57, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI, Status: regdrift.RunDone,
-			Outcome: regdrift.OutcomeInSync, CreatedAt: created,
-			Summary: regdrift.Summary{Tags: 3, Counts: regdrift.Counts{InSync: 3}}},
+			Outcome: regdrift.OutcomeInSync, CreatedAt: created, StartedAt: &created,
+			FinishedAt: &finished,
+			Summary:    regdrift.Summary{Tags: 3, Counts: regdrift.Counts{InSync: 3}}},
 		{ID: 56, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI, Status: regdrift.RunDone,
-			Outcome: regdrift.OutcomeDrift, CreatedAt: created,
-			Summary: regdrift.Summary{Tags: 3, Counts: regdrift.Counts{Stale: 2, InSync: 1}}},
+			Outcome: regdrift.OutcomeDrift, CreatedAt: created, StartedAt: &created,
+			FinishedAt: &finished, Summary: regdrift.Summary{Tags: 3, Actions: 2,
+				Counts: regdrift.Counts{Stale: 2, InSync: 1}}},
 	}
 	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Runs: runs,
 		Total: 120, Offset: 50, Limit: 5, Now: now}))
 
 	checkRunRows(t, doc, []runRow{
-		{"60", "queued", "", "dry run", "cli", "all repositories", "0", "0", "0"},
-		{"59", "canceled", "", "execute", "ui", "a/b", "0", "0", "0"},
-		{"58", "failed", "error", "dry run", "api", "all repositories", "2", "0", "1"},
-		{"57", "done", "in_sync", "dry run", "api", "all repositories", "3", "0", "0"},
-		{"56", "done", "drift", "dry run", "api", "all repositories", "3", "2", "0"},
+		{"60", "queued", "", "dry run", "cli", "all repositories", queued, "—", "0", "0", "0",
+			"0", "0"},
+		{"59", "canceled", "", "execute", "ui", "a/b", queued, "—", "0", "0", "0", "0", "0"},
+		{"58", "failed", "error", "dry run", "api", "all repositories", queued, "—", "2", "0",
+			"0", "0", "1"},
+		{"57", "done", "in_sync", "dry run", "api", "all repositories", day, "1m5s", "3", "0",
+			"0", "0", "0"},
+		{"56", "done", "drift", "dry run", "api", "all repositories", day, "1m5s", "3", "2",
+			"2", "0", "0"},
 	})
 	doc.CheckTexts(t, map[string]string{"page-range": "Runs 51–55 of 120"})
 	for id, want := range map[string]string{
@@ -413,4 +448,37 @@ func stateWords(s regdrift.State) string {
 		regdrift.StateStale: "stale", regdrift.StateOnlyOnPrimary: "only on primary",
 		regdrift.StateOnlyOnSecondary: "only on secondary", regdrift.StateInSync: "in sync",
 	}[s]
+}
+
+func TestRun_ManyRepositories(t *testing.T) {
+	// The store gives the worst hundred of 150; the summary counts them all.
+	var repos []*regdrift.RepoResult
+	for i := range 150 {
+		repos = append(repos, &regdrift.RepoResult{Name: fmt.Sprintf("r%03d", i),
+			Status: regdrift.RepoInSync, Before: regdrift.Counts{InSync: 2}})
+	}
+	run := summed(&regdrift.Run{ID: 3, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone},
+		repos)
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #3"), run,
+		repos[:views.RunReposShown], nil, 0, views.TagView{}, now)))
+
+	if n := len(doc.All("run-repo-row")); n != views.RunReposShown {
+		t.Fatalf("repository rows: got %d, want %d", n, views.RunReposShown)
+	}
+	doc.CheckTexts(t, map[string]string{
+		"more-repos": "The 100 repositories above are the worst of 150; the other 50 are " +
+			"listed by their tags below and on the overview.",
+		"tag-count": "Showing 0 of 300 tags: those not in sync or acted on. show all 300 tags"})
+}
+
+// summed is run with the summary of repos, as the engine records it.
+func summed(run *regdrift.Run, repos []*regdrift.RepoResult) *regdrift.Run {
+	r := *run
+	r.Summary = regdrift.Summary{}
+	for _, x := range repos {
+		r.Summary.Repositories++
+		r.Summary.Tags += x.Before.Total()
+		r.Summary.Counts.Merge(x.Before)
+	}
+	return &r
 }

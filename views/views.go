@@ -26,21 +26,51 @@ type Layout struct {
 	Title    string
 	StyleURL string // cache-busted URL path of the stylesheet
 	IconURL  string // cache-busted URL path of the site icon; none is linked when empty
-	Section  Section
-	// Refresh reloads the page every two seconds, while a run goes on.
-	Refresh bool
+	// ScriptURL is the cache-busted URL path of app.js; no script is loaded when empty.
+	ScriptURL string
+	Section   Section
+	// Live keeps the page current while a run goes on: app.js fetches it again every second
+	// and swaps in the parts marked data-live; without JavaScript the page reloads every two
+	// seconds.
+	Live bool
 }
 
-// OverviewPage is the start page: the latest drift of every repository.
+// OverviewPage is the start page: whether the secondary can be trusted, the latest drift of
+// the repositories its filter selects, one page of them, and the runs going on.
 type OverviewPage struct {
 	Layout
 	Primary   string
 	Secondary string
-	// Totals adds up Repos' counts.
-	Totals regdrift.Counts
-	// Repos is worst first, as the store lists them.
-	Repos []*regdrift.RepoSummary
-	Now   time.Time
+	// Totals adds up the latest results of every repository, whatever the filter.
+	Totals regdrift.RepoTotals
+	// Active are the runs queued or running, newest first.
+	Active []*regdrift.Run
+	// History are the latest finished runs over every repository, newest first: the chart.
+	History []*regdrift.Run
+	// Filter selects the repositories listed; its Limit and Offset give the page.
+	Filter regdrift.RepoFilter
+	// Repos is the page of repositories Filter selects, worst first; Matched counts all of
+	// them.
+	Repos   []*regdrift.RepoSummary
+	Matched int
+	Now     time.Time
+}
+
+// Verdict sums up whether the secondary can be trusted, as the latest checks say: "unknown"
+// (nothing checked yet), "error", "drift" or "in_sync". An error outweighs drift: what could
+// not be read may hide more.
+func (p OverviewPage) Verdict() string {
+	t := p.Totals
+	switch {
+	case t.Repositories == 0:
+		return "unknown"
+	case t.Errors > 0 || t.Tags.Unresolved > 0:
+		return "error"
+	case t.Drift > 0 || t.Tags.Drift() > 0:
+		return "drift"
+	default:
+		return "in_sync"
+	}
 }
 
 // RepositoryPage is one repository's latest drift, per tag, and the runs that touched it.
@@ -62,44 +92,54 @@ type RunListPage struct {
 	Now    time.Time
 }
 
-// RunPage is one run: its facts, what it found per repository, and the tag rows View selects.
+// RunPage is one run: its facts, what it found per repository, and one page of the tag rows
+// View selects.
 type RunPage struct {
 	Layout
-	Run   *regdrift.Run
-	Repos []*regdrift.RepoResult
-	// Tags are the rows View selects, in the store's order.
-	Tags []*regdrift.TagRow
-	View TagView
-	// TagCounts counts every tag row of the run by state, whatever View shows.
+	Run *regdrift.Run
+	// Repos are the run's repositories worst first, at most RunReposShown; AllRepos counts
+	// every one the run has handled.
+	Repos    []*regdrift.RepoResult
+	AllRepos int
+	// Tags are the rows of the page View selects, in the store's order; Matched counts every
+	// row View selects.
+	Tags    []*regdrift.TagRow
+	Matched int
+	View    TagView
+	// TagCounts counts every tag row of the run by state, whatever View shows: the run's
+	// summary.
 	TagCounts regdrift.Counts
 	Now       time.Time
 }
 
-// TagView selects the tag rows a run page shows. The zero value shows the rows that say
-// something: a run over a healthy registry holds mostly in-sync tags, which would bury the
-// drift.
+// TagView selects the tag rows a run page shows. The zero value shows the first page of the
+// rows that say something (regdrift.TagDrift.Notable).
 type TagView struct {
-	All   bool           // every row
-	State regdrift.State // only the rows in this state; it wins over All
+	All    bool            // every row
+	State  regdrift.State  // only the rows in this state; with it All is false
+	Result regdrift.Result // only the rows whose action ended so; with it All is false
+	Offset int             // the first row of the page
 }
 
-// Selects reports whether the view shows t.
-func (v TagView) Selects(t *regdrift.TagRow) bool {
-	switch {
-	case v.State != "":
-		return t.State == v.State
-	case v.All:
-		return true
-	default:
-		return Notable(t.TagDrift)
-	}
+// TagPageSize is how many tag rows a run page shows at once.
+const TagPageSize = 100
+
+// Filter is the store's filter for the rows of a page of v.
+func (v TagView) Filter() regdrift.TagFilter {
+	return regdrift.TagFilter{State: v.State, Result: v.Result,
+		Notable: !v.All && v.State == "" && v.Result == "", Limit: TagPageSize, Offset: v.Offset}
 }
 
-// Name names the view in one word, for tests: "notable", "all" or the state.
+// Name names the view in one word, for tests: "notable", "all", the state, the result, or
+// both as "state+result".
 func (v TagView) Name() string {
 	switch {
+	case v.State != "" && v.Result != "":
+		return string(v.State) + "+" + string(v.Result)
 	case v.State != "":
 		return string(v.State)
+	case v.Result != "":
+		return "result-" + string(v.Result)
 	case v.All:
 		return "all"
 	default:
@@ -107,35 +147,27 @@ func (v TagView) Name() string {
 	}
 }
 
-// Notable reports whether a tag is anything but in sync with nothing done about it: another
-// state, an action, a result, an error, or a verification that found it otherwise.
-func Notable(t regdrift.TagDrift) bool {
-	return t.State != regdrift.StateInSync ||
-		(t.Action != "" && t.Action != regdrift.ActionNone) ||
-		t.Result != regdrift.ResultNone || t.Error != "" ||
-		(t.Verified != "" && t.Verified != regdrift.StateInSync)
+// first is v on its first page, for the links to other views.
+func (v TagView) first() TagView {
+	v.Offset = 0
+	return v
 }
 
-// NewRunPage builds the page of run from its repository results and its tag rows. tags may
-// hold more rows than view selects (the store filters by state only); the page keeps those
-// view selects. The counts of all rows come from the repositories' results, which are stored
-// with their rows, so that a filtered page need not load every row to count them.
-func NewRunPage(l Layout, run *regdrift.Run, repos []*regdrift.RepoResult,
-	tags []*regdrift.TagRow, view TagView, now time.Time) RunPage {
-	if view.State != "" {
+// NewRunPage builds the page of run from the worst of its repository results and the page of
+// tag rows view selects, matched in all. The counts of all rows come from the run's summary,
+// which adds up every repository's, so that no page needs every row to count them.
+func NewRunPage(l Layout, run *regdrift.Run, worst []*regdrift.RepoResult,
+	tags []*regdrift.TagRow, matched int, view TagView, now time.Time) RunPage {
+	if view.State != "" || view.Result != "" {
 		view.All = false // one spelling per view, so that its link is marked as current
 	}
-	p := RunPage{Layout: l, Run: run, Repos: repos, View: view, Now: now}
-	for _, r := range repos {
-		p.TagCounts.Merge(r.Before)
-	}
-	for _, t := range tags {
-		if view.Selects(t) {
-			p.Tags = append(p.Tags, t)
-		}
-	}
-	return p
+	return RunPage{Layout: l, Run: run, Repos: worst, AllRepos: run.Summary.Repositories,
+		Tags: tags, Matched: matched, View: view, TagCounts: run.Summary.Counts, Now: now}
 }
+
+// RunReposShown bounds the repositories a run page lists: a run over a whole registry may
+// cover ten thousand, most of them in sync.
+const RunReposShown = 100
 
 // IsExecute reports whether the run acts, so that its counts before and after differ.
 func (p RunPage) IsExecute() bool { return p.Run.Mode == regdrift.ModeExecute }
@@ -157,8 +189,14 @@ type ConfirmPage struct {
 	Layout
 	// Scope names the repositories asked for; empty means every repository.
 	Scope []string
+	// Repos are the repositories listed: those of Scope, or, for every repository, the ones
+	// whose latest check found drift, at most a page of them.
 	Repos []ConfirmRepo
-	Now   time.Time
+	// Totals add up the latest results of every repository; only an execute of every
+	// repository uses them. More counts the drifting repositories Repos leaves out.
+	Totals regdrift.RepoTotals
+	More   int
+	Now    time.Time
 }
 
 // ConfirmRepo is one repository an execute would touch. Summary is nil when it was never
@@ -168,11 +206,12 @@ type ConfirmRepo struct {
 	Summary *regdrift.RepoSummary
 }
 
-// NewConfirmPage builds the confirmation of an execute over scope (empty means all) from
-// the latest results of the known repositories.
+// NewConfirmPage builds the confirmation of an execute over scope from the latest results of
+// the repositories in known. For every repository (an empty scope), known is what to list,
+// totals add up all and more counts the drifting ones known leaves out.
 func NewConfirmPage(l Layout, scope []string, known []*regdrift.RepoSummary,
-	now time.Time) ConfirmPage {
-	p := ConfirmPage{Layout: l, Scope: scope, Now: now}
+	totals regdrift.RepoTotals, more int, now time.Time) ConfirmPage {
+	p := ConfirmPage{Layout: l, Scope: scope, Totals: totals, More: more, Now: now}
 	if len(scope) == 0 {
 		for _, s := range known {
 			p.Repos = append(p.Repos, ConfirmRepo{Name: s.Name, Summary: s})
@@ -194,7 +233,7 @@ func (c ConfirmRepo) Copies() int {
 	if c.Summary == nil {
 		return 0
 	}
-	return c.Summary.Counts.OnlyOnPrimary + c.Summary.Counts.Stale + c.Summary.Counts.Broken
+	return copies(c.Summary.Counts)
 }
 
 // Deletes is the number of tags an execute would delete from the secondary, as last checked.
@@ -205,8 +244,13 @@ func (c ConfirmRepo) Deletes() int {
 	return c.Summary.Counts.OnlyOnSecondary
 }
 
-// Copies is the number of tags the execute would copy across every repository.
+func copies(c regdrift.Counts) int { return c.OnlyOnPrimary + c.Stale + c.Broken }
+
+// Copies is the number of tags the execute would copy across every repository it covers.
 func (p ConfirmPage) Copies() int {
+	if len(p.Scope) == 0 {
+		return copies(p.Totals.Tags)
+	}
 	n := 0
 	for _, r := range p.Repos {
 		n += r.Copies()
@@ -214,13 +258,24 @@ func (p ConfirmPage) Copies() int {
 	return n
 }
 
-// Deletes is the number of tags the execute would delete across every repository.
+// Deletes is the number of tags the execute would delete across every repository it covers.
 func (p ConfirmPage) Deletes() int {
+	if len(p.Scope) == 0 {
+		return p.Totals.Tags.OnlyOnSecondary
+	}
 	n := 0
 	for _, r := range p.Repos {
 		n += r.Deletes()
 	}
 	return n
+}
+
+// Known reports whether any repository has been checked, so that the page has numbers.
+func (p ConfirmPage) Known() bool {
+	if len(p.Scope) == 0 {
+		return p.Totals.Repositories > 0
+	}
+	return len(p.Repos) > 0
 }
 
 // ErrorPage tells a browser that a request failed. Message is user-safe; RequestID lets an

@@ -78,6 +78,7 @@ func tagRows(repo string) []*regdrift.TagRow {
 			Primary:   regdrift.Manifest{Digest: digest("b"), MediaType: ociIndex},
 			Secondary: regdrift.Manifest{Digest: digest("b"), MediaType: ociIndex},
 			Missing:   []string{"manifest " + digest("c"), "blob " + digest("d")},
+			Platforms: []string{"linux/amd64", "linux/arm64/v8"},
 			Action:    regdrift.ActionCopy, Result: regdrift.ResultPlanned}),
 		row(regdrift.TagDrift{Tag: "v2", State: regdrift.StateStale,
 			Primary:   regdrift.Manifest{Digest: digest("e"), MediaType: ociManifest},
@@ -104,25 +105,31 @@ type tagWant struct {
 	primary, primaryTitle, primaryMT string
 	secondary, secondaryTitle, secMT string
 	missing, missingTitle            string
+	platforms                        string
 	action, result, err              string
+	// copies are the digests the copy buttons put on the clipboard.
+	copies string
 }
 
 // tagWants matches tagRows.
 func tagWants(repo string) []tagWant {
 	return []tagWant{
 		{repo, "v0", "unresolved", "", short("a"), digest("a"), "OCI index", "unknown", "", "",
-			"", "", "none", "skipped", "secondary: HEAD manifest: 429 too many requests"},
+			"", "", "", "none", "skipped", "secondary: HEAD manifest: 429 too many requests",
+			digest("a")},
 		{repo, "v1", "broken", "", short("b"), digest("b"), "OCI index", short("b"), digest("b"),
 			"OCI index", "manifest " + short("c") + " blob " + short("d"),
-			"manifest " + digest("c") + " blob " + digest("d"), "copy", "planned", ""},
+			"manifest " + digest("c") + " blob " + digest("d"), "linux/amd64 linux/arm64/v8",
+			"copy", "planned", "", digest("b") + " " + digest("b")},
 		{repo, "v2", "stale", "stale", short("e"), digest("e"), "OCI manifest", short("f"), digest("f"),
-			"Docker manifest v2", "", "", "copy", "failed", "copy: secondary answered 500"},
+			"Docker manifest v2", "", "", "", "copy", "failed", "copy: secondary answered 500",
+			digest("e") + " " + digest("f")},
 		{repo, "v3", "only_on_primary", "in_sync", short("1"), digest("1"), "application/x-custom",
-			"absent", "", "", "", "", "copy", "ok", ""},
+			"absent", "", "", "", "", "", "copy", "ok", "", digest("1")},
 		{repo, "old", "only_on_secondary", "", "absent", "", "", short("2"), digest("2"),
-			"OCI manifest", "", "", "delete", "planned", ""},
+			"OCI manifest", "", "", "", "delete", "planned", "", digest("2")},
 		{repo, "latest", "in_sync", "", short("3"), digest("3"), "OCI index", short("3"), digest("3"),
-			"OCI index", "", "", "none", "—", ""},
+			"OCI index", "", "", "", "none", "—", "", digest("3") + " " + digest("3")},
 	}
 }
 
@@ -148,6 +155,8 @@ func checkTagTable(t *testing.T, doc *viewtest.Doc, want []tagWant) {
 			secMT:          textOf(viewtest.In(r, "secondary-media-type")),
 			missing:        viewtest.Text(viewtest.OneIn(t, r, "missing")),
 			missingTitle:   attrsOf(viewtest.In(r, "missing-item"), "title"),
+			platforms:      textOf(viewtest.In(r, "platform")),
+			copies:         copyTargets(r),
 			action:         viewtest.Text(viewtest.OneIn(t, r, "action")),
 			result:         viewtest.Text(viewtest.OneIn(t, r, "result")),
 			err:            viewtest.Text(viewtest.OneIn(t, r, "tag-error")),
@@ -156,4 +165,16 @@ func checkTagTable(t *testing.T, doc *viewtest.Doc, want []tagWant) {
 			t.Errorf("tag row %d:\n got %+v\nwant %+v", i, got, w)
 		}
 	}
+}
+
+// copyTargets lists what the copy buttons below n put on the clipboard. They start hidden:
+// only the script shows them, so a page without JavaScript offers no dead button.
+func copyTargets(n *html.Node) string {
+	var out []string
+	for _, b := range viewtest.Elements(n, "button") {
+		if v := viewtest.Attr(b, "data-copy"); v != "" && viewtest.HasAttr(b, "hidden") {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -350,7 +350,7 @@ func TestEngine_PrimaryListingFailureDeletesNothing(t *testing.T) {
 func TestEngine_RecordsEveryTagRow(t *testing.T) {
 	e := newEnv(t)
 	run, results := e.run(t, regdrift.ModeDryRun, false)
-	rows, err := e.store.ListRunTags(context.Background(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(context.Background(), run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {
 		run.Outcome.ExitCode() != 2 {
 		t.Errorf("run %+v, want 2 failed actions and an error outcome", run.Summary)
 	}
-	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,6 +440,57 @@ func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {
 			row.Error == "") {
 			t.Errorf("stored %s: %s %q, want failed with its cause", row.Tag, row.Result,
 				row.Error)
+		}
+	}
+}
+
+func TestEngine_DeepReadsPlatformsOfIndexes(t *testing.T) {
+	e := newEnv(t)
+	platforms := func(n int) []string {
+		var out []string
+		for _, p := range regtest.Platforms[:n] {
+			out = append(out, p.String())
+		}
+		return out
+	}
+	want := map[string]map[string][]string{
+		regtest.DemoApp:    {"2.1": platforms(3), "latest": platforms(3), "2.0": platforms(3)},
+		regtest.DemoTiles:  {"1.4": platforms(2), "1.3": platforms(2), "1.2": platforms(2)},
+		regtest.DemoLegacy: {"1.0": platforms(2), "0.9": nil, "0.8": nil},
+		regtest.DemoBase:   {"3.19": nil, "old-stable": nil},
+	}
+	check := func(t *testing.T, results map[string]*regdrift.RepoResult, deep bool) {
+		t.Helper()
+		for repo, tags := range want {
+			for _, row := range results[repo].Tags {
+				w, ok := tags[row.Tag]
+				if !ok {
+					continue
+				}
+				if !deep {
+					w = nil // a check that is not deep reads no manifest body
+				}
+				if strings.Join(row.Platforms, ",") != strings.Join(w, ",") {
+					t.Errorf("deep=%v %s:%s platforms = %q, want %q", deep, repo, row.Tag,
+						row.Platforms, w)
+				}
+			}
+		}
+	}
+	_, shallow := e.run(t, regdrift.ModeDryRun, false)
+	check(t, shallow, false)
+	run, deep := e.run(t, regdrift.ModeDryRun, true)
+	check(t, deep, true)
+
+	// The store gives them back as the run found them.
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID,
+		regdrift.TagFilter{Repository: regtest.DemoApp})
+	if err != nil {
+		t.Fatalf("ListRunTags: %v", err)
+	}
+	for _, r := range rows {
+		if got := strings.Join(r.Platforms, ","); got != strings.Join(platforms(3), ",") {
+			t.Errorf("stored %s platforms = %q", r.Tag, got)
 		}
 	}
 }

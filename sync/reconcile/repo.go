@@ -8,6 +8,7 @@ import (
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/sync/drift"
+	"github.com/regdrift/regdrift/sync/registry"
 )
 
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
@@ -45,6 +46,9 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
+	if run.Deep {
+		e.readPlatforms(ctx, res.Name, res.Tags)
+	}
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
 	if obs.unknown && len(run.Scope) > 0 {
@@ -247,6 +251,40 @@ func (e *Engine) deepCheck(ctx context.Context, name string, tags []regdrift.Tag
 			t.State, t.Error = regdrift.StateUnresolved, "deep check: "+v.err.Error()
 		case len(v.missing) > 0:
 			t.State, t.Missing = regdrift.StateBroken, v.missing
+		}
+	}
+}
+
+// readPlatforms notes on each tag that points at an index on the primary the platforms it
+// holds, reading each digest once. Only a deep check pays for these reads.
+//
+// NOTE: the platforms only describe a tag; a failure to read them changes no state and no
+// plan, so it is logged at Warn and the tag shows no platforms.
+func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	var digests []string
+	seen := map[string]bool{}
+	for _, t := range tags {
+		d := t.Primary.Digest
+		if d != "" && registry.IsIndex(t.Primary.MediaType) && !seen[d] {
+			seen[d] = true
+			digests = append(digests, d)
+		}
+	}
+	found := make(map[string][]string, len(digests))
+	var mu sync.Mutex
+	forEach(digests, e.primarySem, func(d string) {
+		p, err := e.primary.Platforms(ctx, name, d)
+		if err != nil {
+			e.log.Warn("read platforms", "repository", name, "digest", d, "err", err)
+			return
+		}
+		mu.Lock()
+		found[d] = p
+		mu.Unlock()
+	})
+	for i := range tags {
+		if p, ok := found[tags[i].Primary.Digest]; ok {
+			tags[i].Platforms = p
 		}
 	}
 }

@@ -183,7 +183,7 @@ func TestRunner_CloseMidRunRecordsWhatWasDone(t *testing.T) {
 	if err != nil || len(repos) != 1 || repos[0].Status != regdrift.RepoError {
 		t.Fatalf("recorded %v (%v), want geo/app with an error", repos, err)
 	}
-	rows, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
+	rows, _, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("recorded %d tag rows (%v), want 3", len(rows), err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/regclient/regclient"
 	"github.com/regclient/regclient/scheme"
 	"github.com/regclient/regclient/types/errs"
+	"github.com/regclient/regclient/types/manifest"
 	"github.com/regclient/regclient/types/mediatype"
 	"github.com/regclient/regclient/types/ref"
 	"github.com/regclient/regclient/types/repo"
@@ -182,4 +183,41 @@ func intern(mt string) string {
 // Primary is the source of truth. It has no method that writes or deletes.
 type Primary struct {
 	reader
+}
+
+// IsIndex reports whether mediaType is a manifest that lists others: an OCI index or a Docker
+// manifest list.
+func IsIndex(mediaType string) bool {
+	return mediaType == mediatype.OCI1ManifestList || mediaType == mediatype.Docker2ManifestList
+}
+
+// Platforms lists the platforms the index or manifest list at repoName@digest holds, as
+// "os/arch[/variant]" in the index's order; an entry without a platform reads "unknown". A
+// manifest that lists no others has none.
+func (r *reader) Platforms(ctx context.Context, repoName, digest string) ([]string, error) {
+	rf, err := newRef(r.ep.Host, repoName, "", digest)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.rc.ManifestGet(ctx, rf)
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s@%s on %s: %w", repoName, digest, r.ep.URL, err)
+	}
+	idx, ok := m.(manifest.Indexer)
+	if !ok {
+		return nil, nil
+	}
+	list, err := idx.GetManifestList()
+	if err != nil {
+		return nil, fmt.Errorf("platforms of %s@%s on %s: %w", repoName, digest, r.ep.URL, err)
+	}
+	out := make([]string, 0, len(list))
+	for _, d := range list {
+		p := "unknown"
+		if d.Platform != nil {
+			p = d.Platform.String()
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -226,11 +226,17 @@ var dashboardRE = regexp.MustCompile(`regdrift dashboard: (http://\S+)/`)
 // startServe runs `regdrift serve` on a free port and returns its base URL.
 func startServe(t *testing.T, s setup) string {
 	t.Helper()
+	return startServeWith(t, s, s.primary.URL)
+}
+
+// startServeWith is startServe with the primary reached at primaryURL.
+func startServeWith(t *testing.T, s setup, primaryURL string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Main(ctx, s.args(s.primary.URL, "serve", "--listen", "127.0.0.1:0"), noEnv,
+		done <- cli.Main(ctx, s.args(primaryURL, "serve", "--listen", "127.0.0.1:0"), noEnv,
 			&out, io.Discard)
 	}()
 	t.Cleanup(func() {
