@@ -84,6 +84,11 @@ type Proxy struct {
 	inFlight, maxInFlight int
 	// uploaded counts the request body bytes of blob requests: what a client sent as content.
 	uploaded int64
+	// blobs counts the bytes of each upload a client finished with a digest (the PUT that
+	// closes an upload), so that content can be told from other uploads.
+	blobs map[string]int64
+	// mounts counts the cross-repository mounts asked for (a POST with mount and from).
+	mounts int
 }
 
 // ProxyOption configures a Proxy.
@@ -105,7 +110,7 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 	if u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("proxy target %q: want a base URL like http://host:port", target)
 	}
-	p := &Proxy{counts: map[Hit]int{}}
+	p := &Proxy{counts: map[Hit]int{}, blobs: map[string]int64{}}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -133,8 +138,9 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 			writeError(w, status, "regtest: injected fault")
 			return
 		}
+		p.countMount(r)
 		if r.Body != nil && KindOf(r.URL.Path) == PathBlob {
-			r.Body = &countingBody{ReadCloser: r.Body, p: p}
+			r.Body = &countingBody{ReadCloser: r.Body, p: p, digest: uploadDigest(r)}
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -214,6 +220,8 @@ func (p *Proxy) ResetCounts() {
 	clear(p.counts)
 	p.maxInFlight = p.inFlight
 	p.uploaded = 0
+	clear(p.blobs)
+	p.mounts = 0
 }
 
 // Uploaded returns how many bytes of blob content clients have sent through the proxy since it
@@ -224,16 +232,56 @@ func (p *Proxy) Uploaded() int64 {
 	return p.uploaded
 }
 
-// countingBody adds what is read from a request body to the proxy's upload count.
+// UploadedBlobs returns the bytes sent in each upload a client closed with a digest, by
+// digest, since the proxy started or since ResetCounts.
+func (p *Proxy) UploadedBlobs() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.blobs)
+}
+
+// Mounts returns how many cross-repository blob mounts clients asked for since the proxy
+// started or since ResetCounts; the registry may have refused some.
+func (p *Proxy) Mounts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mounts
+}
+
+// uploadDigest returns the digest a PUT that closes a blob upload names, or "", and counts a
+// mount request.
+func uploadDigest(r *http.Request) string {
+	if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/blobs/uploads/") {
+		return ""
+	}
+	return r.URL.Query().Get("digest")
+}
+
+// countMount counts r when it asks for a cross-repository mount.
+func (p *Proxy) countMount(r *http.Request) {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost && q.Get("mount") != "" && q.Get("from") != "" {
+		p.mu.Lock()
+		p.mounts++
+		p.mu.Unlock()
+	}
+}
+
+// countingBody adds what is read from a request body to the proxy's upload count, and to the
+// digest's when the request closes an upload.
 type countingBody struct {
 	io.ReadCloser
-	p *Proxy
+	p      *Proxy
+	digest string
 }
 
 func (b *countingBody) Read(buf []byte) (int, error) {
 	n, err := b.ReadCloser.Read(buf)
 	b.p.mu.Lock()
 	b.p.uploaded += int64(n)
+	if b.digest != "" {
+		b.p.blobs[b.digest] += int64(n)
+	}
 	b.p.mu.Unlock()
 	return n, err
 }
