@@ -182,6 +182,10 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 	if next == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = opts.RequestTimeout
+		// The default keeps 2 idle connections a host: with more requests in flight, every
+		// answer past the second closes its connection and the next request opens one,
+		// which on a local registry costs more than the request.
+		t.MaxIdleConnsPerHost = opts.Concurrency
 		next = t
 	}
 	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}

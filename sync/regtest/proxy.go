@@ -89,6 +89,8 @@ type Proxy struct {
 	blobs map[string]int64
 	// mounts counts the cross-repository mounts asked for (a POST with mount and from).
 	mounts int
+	// conns holds the client addresses requests came from: one a connection.
+	conns map[string]struct{}
 }
 
 // ProxyOption configures a Proxy.
@@ -110,7 +112,7 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 	if u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("proxy target %q: want a base URL like http://host:port", target)
 	}
-	p := &Proxy{counts: map[Hit]int{}, blobs: map[string]int64{}}
+	p := &Proxy{counts: map[Hit]int{}, blobs: map[string]int64{}, conns: map[string]struct{}{}}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -176,6 +178,7 @@ func (p *Proxy) MaxInFlight() int {
 func (p *Proxy) count(r *http.Request) (int, bool) {
 	p.mu.Lock()
 	p.counts[Hit{Method: r.Method, Kind: KindOf(r.URL.Path)}]++
+	p.conns[r.RemoteAddr] = struct{}{}
 	fault := p.fault
 	p.mu.Unlock()
 	if fault == nil {
@@ -221,7 +224,16 @@ func (p *Proxy) ResetCounts() {
 	p.maxInFlight = p.inFlight
 	p.uploaded = 0
 	clear(p.blobs)
+	clear(p.conns)
 	p.mounts = 0
+}
+
+// Connections returns how many client connections requests came over since the proxy started
+// or since ResetCounts: a client that keeps too few idle connections opens one per request.
+func (p *Proxy) Connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
 }
 
 // Uploaded returns how many bytes of blob content clients have sent through the proxy since it

@@ -81,6 +81,9 @@ func TestProxy(t *testing.T) {
 		if got := proxy.Mounts(); got != 0 {
 			t.Errorf("mounts: got %d, want 0 (a push uploads)", got)
 		}
+		if got := proxy.Connections(); got < 1 || got > 2*blobs+1 {
+			t.Errorf("connections: got %d, want 1 to %d requests", got, 2*blobs+1)
+		}
 		proxy.ResetCounts()
 		if got := len(proxy.Counts()); got != 0 {
 			t.Errorf("after reset: got %d kinds counted, want 0", got)
@@ -90,6 +93,9 @@ func TestProxy(t *testing.T) {
 		}
 		if got := len(proxy.UploadedBlobs()); got != 0 {
 			t.Errorf("after reset: got %d uploads by digest, want 0", got)
+		}
+		if got := proxy.Connections(); got != 0 {
+			t.Errorf("after reset: got %d connections, want 0", got)
 		}
 	})
 
