@@ -173,6 +173,7 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 		reader: reader{rc: rc, ep: se, listTimeout: opts.ListTimeout,
 			log: opts.Logger.With("registry", "secondary")},
 		primary: p.ep,
+		homes:   newBlobHomes(),
 	}
 	return &Pair{Primary: p, Secondary: s}, nil
 }
