@@ -228,7 +228,30 @@ func (e *Engine) repositories(ctx context.Context, scope []string) ([]string, er
 		return nil, err
 	}
 	// Names are checked per repository, so one odd name fails only itself.
-	return dedupe(append(p, s...)), nil
+	return newLast(dedupe(append(p, s...)), s), nil
+}
+
+// newLast moves the repositories the secondary's catalog lacks to the end, keeping the order
+// otherwise. An execute copies them whole; by then the copies into the other repositories have
+// shown where the secondary holds the layers they share, which are mounted from there instead
+// of uploaded again.
+func newLast(names, onSecondary []string) []string {
+	known := make(map[string]bool, len(onSecondary))
+	for _, n := range onSecondary {
+		known[n] = true
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if known[n] {
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		if !known[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func dedupe(names []string) []string {

@@ -293,25 +293,59 @@ func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift
 // deletions. Each tag's result and error are set in place.
 func (e *Engine) act(ctx context.Context, name string, tags []regdrift.TagDrift) {
 	log := e.log.With("repository", name)
-	for _, kind := range []regdrift.Action{regdrift.ActionCopy, regdrift.ActionDelete} {
-		var idx []int
-		for i, t := range tags {
-			if t.Action == kind && t.Result == regdrift.ResultPlanned {
-				idx = append(idx, i)
-			}
+	one := func(i int) {
+		t := &tags[i]
+		err := e.do(ctx, name, t)
+		if err != nil {
+			t.Result, t.Error = regdrift.ResultFailed, err.Error()
+			log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+			return
 		}
-		forEach(idx, e.secondarySem, func(i int) {
-			t := &tags[i]
-			err := e.do(ctx, name, t)
-			if err != nil {
-				t.Result, t.Error = regdrift.ResultFailed, err.Error()
-				log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
-				return
-			}
-			t.Result = regdrift.ResultOK
-			log.Debug("action done", "tag", t.Tag, "action", t.Action)
-		})
+		t.Result = regdrift.ResultOK
+		log.Debug("action done", "tag", t.Tag, "action", t.Action)
 	}
+	inTurn := func(g []int) {
+		for _, i := range g {
+			one(i)
+		}
+	}
+	// The images of a repository share layers, and copies started together would each upload
+	// a layer the others are uploading: the first image goes alone, and the tags of one
+	// image go one after another (the second finds the blobs there and only tags).
+	if groups := copyGroups(tags); len(groups) > 0 {
+		inTurn(groups[0])
+		forEach(groups[1:], e.secondarySem, inTurn)
+	}
+	forEach(planned(tags, regdrift.ActionDelete), e.secondarySem, one)
+}
+
+// copyGroups returns the planned copies, the tags of one primary digest together, in the
+// order each digest first appears.
+func copyGroups(tags []regdrift.TagDrift) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for _, i := range planned(tags, regdrift.ActionCopy) {
+		d := tags[i].Primary.Digest
+		k, ok := at[d]
+		if !ok {
+			k = len(groups)
+			at[d] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	return groups
+}
+
+// planned returns the indexes of the tags whose action is kind and still planned.
+func planned(tags []regdrift.TagDrift, kind regdrift.Action) []int {
+	var idx []int
+	for i, t := range tags {
+		if t.Action == kind && t.Result == regdrift.ResultPlanned {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }
 
 func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) error {
