@@ -309,6 +309,21 @@ func mustBuildSpec(s Spec) *Content {
 	return c
 }
 
+// Blobs returns the size of every config and layer blob of the fixture's content, by digest:
+// what tells content uploaded to a registry from other uploads (the throw-away image regclient
+// pushes to delete a tag on Distribution 2.8).
+func (f *Fixture) Blobs() map[string]int64 {
+	out := map[string]int64{}
+	for _, t := range f.tags {
+		for _, s := range []Spec{t.primary, t.secondary} {
+			if s.Kind != "" {
+				mustBuildSpec(s).walkBlobs(func(b Blob) { out[b.Desc.Digest.String()] = b.Desc.Size })
+			}
+		}
+	}
+	return out
+}
+
 // Tags is the number of tags the fixture has across both sides.
 func (f *Fixture) Tags() int { return len(f.tags) }
 
