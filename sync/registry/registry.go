@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/regclient/regclient"
@@ -168,10 +169,10 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 	}
 	rc := newRegClient(pe, se, primary, secondary, opts)
 	p := &Primary{reader: reader{rc: rc, ep: pe, listTimeout: opts.ListTimeout,
-		log: opts.Logger.With("registry", "primary")}}
+		log: opts.Logger.With("registry", "primary"), repoRefs: &sync.Map{}}}
 	s := &Secondary{
 		reader: reader{rc: rc, ep: se, listTimeout: opts.ListTimeout,
-			log: opts.Logger.With("registry", "secondary")},
+			log: opts.Logger.With("registry", "secondary"), repoRefs: &sync.Map{}},
 		primary: p.ep,
 		homes:   newBlobHomes(),
 	}
