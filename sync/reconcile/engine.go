@@ -75,6 +75,14 @@ func (e *Engine) Secondary() registry.Endpoint { return e.secondary.Endpoint() }
 // only for a failure to record.
 func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
+	return e.run(ctx, run, cancel, true)
+}
+
+// run is Run; without keepTags each result drops its tag rows once they are recorded, keeping
+// its counts. A run of the server is read back from the store, and a million tag rows held
+// until the run ends would be hundreds of megabytes.
+func (e *Engine) run(ctx context.Context, run *regdrift.Run, cancel <-chan struct{},
+	keepTags bool) ([]*regdrift.RepoResult, error) {
 	started := e.now()
 	run.Status, run.StartedAt = regdrift.RunRunning, &started
 	if err := e.store.UpdateRun(ctx, run); err != nil {
@@ -93,7 +101,7 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 		return nil, fmt.Errorf("record repositories of run %d: %w", run.ID, err)
 	}
 
-	results, stopped := e.runRepos(ctx, run, names, cancel)
+	results, stopped := e.runRepos(ctx, run, names, cancel, keepTags)
 	status, msg := regdrift.RunDone, ""
 	if stopped != "" {
 		status, msg = regdrift.RunCanceled, stopped
@@ -112,7 +120,7 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 // order. When the run is canceled or ctx ends, repositories not yet started (including those
 // waiting for another run to let go of them) are left out, and the reason is returned.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
-	cancel <-chan struct{}) ([]*regdrift.RepoResult, string) {
+	cancel <-chan struct{}, keepTags bool) ([]*regdrift.RepoResult, string) {
 	stop, release := stopContext(ctx, cancel)
 	defer release()
 	var (
@@ -127,6 +135,9 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 				res := e.repo(ctx, stop, run, name)
 				if res == nil {
 					continue // stopped before it started
+				}
+				if !keepTags {
+					res.Tags = nil
 				}
 				mu.Lock()
 				results = append(results, res)

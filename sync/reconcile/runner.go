@@ -67,7 +67,7 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 	queued := *run
 	r.wg.Go(func() {
 		defer r.forget(run.ID, a)
-		if _, err := r.engine.Run(r.base, run, a.cancel); err != nil {
+		if _, err := r.engine.run(r.base, run, a.cancel, false); err != nil {
 			r.log.Error("run could not be recorded", "run_id", run.ID, "err", err)
 			r.markFailed(run, err)
 		}
