@@ -63,10 +63,10 @@ func BenchmarkPlan(b *testing.B) {
 // idle heap per tag, at its peak (sampled after every repository) and what stays live at the
 // end, for two ways of holding the results:
 //
-//   - "kept": every result with its tag rows, as Engine.Run returns them to the CLI, which
-//     prints them;
-//   - "counts": each result's tag rows dropped once recorded, keeping its counts, as a run of
-//     the server (Runner) holds them.
+//   - "kept": every result with its tag rows, as Engine.Run returns them;
+//   - "counts": each result's tag rows dropped once recorded, keeping its counts, as
+//     Engine.RunCounts returns them to the CLI (which reads the rows back from the store, a
+//     repository at a time, to print them) and as a run of the server holds them.
 //
 // Peak heap per tag is the figure the target (300 bytes a tag) is about. Set
 // REGDRIFT_SCALE_REPOS to measure fewer repositories.

@@ -78,9 +78,15 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 	return e.run(ctx, run, cancel, true)
 }
 
-// run is Run; without keepTags each result drops its tag rows once they are recorded, keeping
-// its counts. A run of the server is read back from the store, and a million tag rows held
-// until the run ends would be hundreds of megabytes.
+// RunCounts is Run, but each result drops its tag rows once they are recorded (Tags is nil),
+// keeping its counts: the rows are read back from the store. A run that holds a million tag
+// rows until it ends needs hundreds of megabytes; one that holds counts, a few.
+func (e *Engine) RunCounts(ctx context.Context, run *regdrift.Run,
+	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
+	return e.run(ctx, run, cancel, false)
+}
+
+// run is Run, or RunCounts without keepTags.
 func (e *Engine) run(ctx context.Context, run *regdrift.Run, cancel <-chan struct{},
 	keepTags bool) ([]*regdrift.RepoResult, error) {
 	started := e.now()
@@ -132,12 +138,9 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, stop, run, name)
+				res := e.repo(ctx, stop, run, name, keepTags)
 				if res == nil {
 					continue // stopped before it started
-				}
-				if !keepTags {
-					res.Tags = nil
 				}
 				mu.Lock()
 				results = append(results, res)

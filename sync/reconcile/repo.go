@@ -14,9 +14,10 @@ import (
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
 // ends up in the result; none is returned, so the run goes on with the other repositories.
 // It returns nil when stop ended before the repository was started: waiting for another run
-// to let go of it does not count as a start.
-func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
-	name string) *regdrift.RepoResult {
+// to let go of it does not count as a start. Without keepTags, a result whose rows were
+// recorded drops them; one whose recording failed keeps them, as they are nowhere else.
+func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, name string,
+	keepTags bool) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	if err := regdrift.ValidateRepoName(name); err != nil {
 		return e.failRepo(ctx, res, err)
@@ -34,11 +35,14 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run,
 	rec := context.WithoutCancel(ctx)
 	e.check(ctx, run, res)
 	// A plan that could not be recorded is not carried out: its trace would be lost.
-	if !e.save(rec, res) || run.Mode != regdrift.ModeExecute || res.Actions == 0 {
-		return res
+	saved := e.save(rec, res)
+	if saved && run.Mode == regdrift.ModeExecute && res.Actions > 0 {
+		e.reconcile(ctx, run, res)
+		saved = e.save(rec, res)
 	}
-	e.reconcile(ctx, run, res)
-	e.save(rec, res)
+	if saved && !keepTags {
+		res.Tags = nil
+	}
 	return res
 }
 

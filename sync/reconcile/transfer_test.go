@@ -146,3 +146,40 @@ func sideTags(truth regtest.Truth) (primary, secondary int) {
 	}
 	return primary, secondary
 }
+
+// TestEngine_RunCountsKeepsRowsInTheStoreOnly: RunCounts returns results without their tag
+// rows, with the counts Run gives, and the store holds every row.
+func TestEngine_RunCountsKeepsRowsInTheStoreOnly(t *testing.T) {
+	e := newEnv(t)
+	_, full := e.run(t, regdrift.ModeDryRun, false)
+
+	run := &regdrift.Run{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI,
+		Scope: []string{}, Status: regdrift.RunQueued}
+	if err := e.store.CreateRun(t.Context(), run); err != nil {
+		t.Fatal(err)
+	}
+	results, err := e.engine.RunCounts(t.Context(), run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(full) || len(results) == 0 {
+		t.Fatalf("%d results, want %d", len(results), len(full))
+	}
+	for _, r := range results {
+		if r.Tags != nil {
+			t.Errorf("%s: %d tag rows held, want none", r.Name, len(r.Tags))
+		}
+		if r.Before != full[r.Name].Before {
+			t.Errorf("%s: counts %+v, want %+v", r.Name, r.Before, full[r.Name].Before)
+		}
+		rows, n, err := e.store.ListRunTags(t.Context(), run.ID,
+			regdrift.TagFilter{Repository: r.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != r.Before.Total() || len(rows) != n {
+			t.Errorf("%s: %d rows stored (%d read), want %d", r.Name, n, len(rows),
+				r.Before.Total())
+		}
+	}
+}
