@@ -5,7 +5,7 @@ BIN     ?= bin
 TESTFLAGS ?= -race -count=1 -timeout 30m
 
 .PHONY: all build demo test deps generate check-generated vet lint bench bench-registries \
-	bench-tools bench-go clean
+	bench-tools bench-go soak clean
 
 # Linters, installed by version from the Go module proxy into bin/tools.
 TOOLS          := $(CURDIR)/$(BIN)/tools
@@ -78,6 +78,12 @@ bench-go:
 	@mkdir -p artifacts/bench
 	$(GO) test -run '^$$' -bench . -benchmem ./... > artifacts/bench/go.txt 2>&1; \
 		status=$$?; cat artifacts/bench/go.txt; exit $$status
+
+# soak: a served regdrift on loopback under load (a scan of a large fixture, 50 clients reading,
+# a burst of 1,000 webhook events) for about two minutes; it prints latencies, runs and memory.
+# Flags go through SOAK_ARGS, e.g. make soak SOAK_ARGS='--repos 1000 --duration 5m'.
+soak:
+	$(GO) run ./cmd/regdrift-soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BIN)

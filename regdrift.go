@@ -59,6 +59,8 @@ type Result string
 const (
 	ResultNone    Result = ""
 	ResultPlanned Result = "planned"
+	// ResultRunning is recorded before an action starts, so that a crash leaves its trace.
+	ResultRunning Result = "running"
 	ResultOK      Result = "ok"
 	ResultFailed  Result = "failed"
 	ResultSkipped Result = "skipped"
@@ -86,7 +88,7 @@ const (
 // Valid reports whether r is a known result; ResultNone is one.
 func (r Result) Valid() bool {
 	switch r {
-	case ResultNone, ResultPlanned, ResultOK, ResultFailed, ResultSkipped:
+	case ResultNone, ResultPlanned, ResultRunning, ResultOK, ResultFailed, ResultSkipped:
 		return true
 	}
 	return false
@@ -100,21 +102,33 @@ type Trigger string
 
 // Triggers of a run.
 const (
-	TriggerCLI Trigger = "cli"
-	TriggerAPI Trigger = "api"
-	TriggerUI  Trigger = "ui"
+	TriggerCLI      Trigger = "cli"
+	TriggerAPI      Trigger = "api"
+	TriggerUI       Trigger = "ui"
+	TriggerWebhook  Trigger = "webhook"  // a registry's notification
+	TriggerCI       Trigger = "ci"       // a signed call from a pipeline
+	TriggerSchedule Trigger = "schedule" // --check-interval or --execute-interval
 )
+
+// ServerTriggers are the triggers of the runs a server queues and carries out; CLI runs
+// belong to the process that started them.
+var ServerTriggers = []Trigger{
+	TriggerAPI, TriggerUI, TriggerWebhook, TriggerCI, TriggerSchedule,
+}
 
 // RunStatus is where a run is in its life.
 type RunStatus string
 
-// Run statuses. A finished run is RunDone and its Outcome says how it ended.
+// Run statuses. A finished run is RunDone and its Outcome says how it ended. An interrupted
+// run (its process stopped or died) is not finished: it waits, like a queued one, to resume
+// from the repositories it had not finished.
 const (
-	RunQueued   RunStatus = "queued"
-	RunRunning  RunStatus = "running"
-	RunDone     RunStatus = "done"
-	RunCanceled RunStatus = "canceled"
-	RunFailed   RunStatus = "failed"
+	RunQueued      RunStatus = "queued"
+	RunRunning     RunStatus = "running"
+	RunInterrupted RunStatus = "interrupted"
+	RunDone        RunStatus = "done"
+	RunCanceled    RunStatus = "canceled"
+	RunFailed      RunStatus = "failed"
 )
 
 // Finished reports whether the run has stopped for good.
@@ -269,11 +283,16 @@ type RepoResult struct {
 	After   *Counts `json:"after"`
 	Actions int     `json:"actions"`
 	Failed  int     `json:"failed_actions"`
-	// Skipped counts the actions the plan holds but withheld (deletions kept by --no-delete
-	// or because the primary lists no tags).
-	Skipped   int        `json:"skipped_actions"`
+	// Skipped counts the actions the plan holds but withheld (deletions kept by --no-delete,
+	// because the primary lists no tags, or by the deletion guard).
+	Skipped int `json:"skipped_actions"`
+	// HeldBack counts the deletions the deletion guard held back; Error then says why.
+	HeldBack  int        `json:"held_back"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
+	// Finished is false while the repository's actions are still to be carried out (its plan
+	// is recorded first); a resumed run does again only what is not finished.
+	Finished bool `json:"-"`
 }
 
 // Summary adds up the results of a run.
@@ -284,6 +303,8 @@ type Summary struct {
 	Actions        int `json:"actions"`
 	FailedActions  int `json:"failed_actions"`
 	SkippedActions int `json:"skipped_actions"`
+	// HeldBack counts the deletions the deletion guard held back (a part of SkippedActions).
+	HeldBack int `json:"held_back"`
 	// Errors counts what could not be read or done: unresolved tags, repositories whose
 	// listing failed and failed actions.
 	Errors int `json:"errors"`
@@ -291,12 +312,16 @@ type Summary struct {
 
 // Run is one check or reconcile over a set of repositories.
 type Run struct {
-	ID        int64     `json:"id"`
-	Mode      Mode      `json:"mode"`
-	Trigger   Trigger   `json:"trigger"`
-	Scope     []string  `json:"scope"` // empty means every repository
-	Deep      bool      `json:"deep"`
-	NoDelete  bool      `json:"no_delete"`
+	ID       int64    `json:"id"`
+	Mode     Mode     `json:"mode"`
+	Trigger  Trigger  `json:"trigger"`
+	Scope    []string `json:"scope"` // empty means every repository
+	Deep     bool     `json:"deep"`
+	NoDelete bool     `json:"no_delete"`
+	// AllowMassDelete turns the deletion guard off for this run.
+	AllowMassDelete bool `json:"allow_mass_delete"`
+	// Guard is what the deletion guard allowed and held back in this run.
+	Guard     Guard     `json:"guard"`
 	Status    RunStatus `json:"status"`
 	Outcome   Outcome   `json:"outcome"`
 	Error     string    `json:"error"`
@@ -308,6 +333,11 @@ type Run struct {
 	// ReposTotal and ReposDone give progress while the run goes on.
 	ReposTotal int `json:"repositories_total"`
 	ReposDone  int `json:"repositories_done"`
+	// Interruptions counts the times the run was stopped by a shutdown or a crash and resumed.
+	Interruptions int `json:"interruptions"`
+	// Coalesced counts the requests that joined this run while it was queued instead of
+	// queueing a run of their own.
+	Coalesced int `json:"coalesced"`
 }
 
 // RunRequest asks for a run.
@@ -316,7 +346,12 @@ type RunRequest struct {
 	Repositories []string `json:"repositories"`
 	Deep         bool     `json:"deep"`
 	NoDelete     bool     `json:"no_delete"`
-	Trigger      Trigger  `json:"-"`
+	// AllowMassDelete turns the deletion guard off for this one run.
+	AllowMassDelete bool    `json:"allow_mass_delete"`
+	Trigger         Trigger `json:"-"`
+	// Coalesce lets the request join a queued run of the same trigger, mode, scope and
+	// options instead of queueing another (a burst of webhooks, a schedule that outpaces runs).
+	Coalesce bool `json:"-"`
 }
 
 // Validate checks a run request, fills in defaults and drops repeated repository names.
@@ -341,6 +376,71 @@ func (r *RunRequest) Validate() error {
 	r.Repositories = names
 	return nil
 }
+
+// DeleteLimits say when a run is about to delete so much that it must stop and ask: a
+// primary that lists too little (a fault, a half-restored registry) looks exactly like a
+// primary whose tags were deleted, and a mirror emptied on such a guess is lost.
+type DeleteLimits struct {
+	// A repository trips the guard when a run would delete more than RepoShare of its tags
+	// on the secondary and more than RepoMin of them.
+	RepoShare float64 `json:"repo_share"`
+	RepoMin   int     `json:"repo_min"`
+	// A run trips the guard when it would delete more than RunMax tags in all.
+	RunMax int `json:"run_max"`
+}
+
+// DefaultDeleteLimits are the limits unless configured: more than half of a repository's tags
+// and more than 10 of them, or more than 500 tags in one run.
+func DefaultDeleteLimits() DeleteLimits {
+	return DeleteLimits{RepoShare: 0.5, RepoMin: 10, RunMax: 500}
+}
+
+// WithDefaults returns l with every unset (zero or negative) limit at its default.
+func (l DeleteLimits) WithDefaults() DeleteLimits {
+	d := DefaultDeleteLimits()
+	if l.RepoShare <= 0 || l.RepoShare > 1 {
+		l.RepoShare = d.RepoShare
+	}
+	if l.RepoMin <= 0 {
+		l.RepoMin = d.RepoMin
+	}
+	if l.RunMax <= 0 {
+		l.RunMax = d.RunMax
+	}
+	return l
+}
+
+// Validate checks limits an operator set.
+func (l DeleteLimits) Validate() error {
+	if l.RepoShare < 0 || l.RepoShare > 1 {
+		return Errorf(EINVALID, "repository share %g is not between 0 and 1", l.RepoShare)
+	}
+	if l.RepoMin < 0 || l.RunMax < 0 {
+		return Errorf(EINVALID, "deletion limits must not be negative")
+	}
+	return nil
+}
+
+// Guard is what the deletion guard did in one run.
+type Guard struct {
+	Limits DeleteLimits `json:"limits"`
+	// Tripped is true when the guard held back at least one deletion.
+	Tripped bool `json:"tripped"`
+	// RunTripped is true when the run as a whole would have deleted more than RunMax tags:
+	// then no repository deletes anything.
+	RunTripped bool `json:"run_tripped"`
+	// WouldDelete counts the deletions the run planned before the guard; HeldBack those it
+	// held back, in Repositories repositories.
+	WouldDelete  int `json:"would_delete"`
+	HeldBack     int `json:"held_back"`
+	Repositories int `json:"repositories"`
+	// Note says what tripped and how to override it; empty when nothing tripped.
+	Note string `json:"note"`
+}
+
+// OverrideHint tells an operator how to delete anyway, for one run.
+const OverrideHint = `to delete anyway, run once with --allow-mass-delete ` +
+	`(API: "allow_mass_delete": true)`
 
 // TagRow is a per-tag record of a run, as stored and served.
 type TagRow struct {
@@ -376,7 +476,9 @@ const (
 	EINVALID  = "invalid"
 	ENOTFOUND = "not_found"
 	ECONFLICT = "conflict"
-	EINTERNAL = "internal"
+	// EUNAVAILABLE is for work refused for the moment: the server is shutting down.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
 
 // Error is an error whose message is safe to show to a user.

@@ -82,11 +82,31 @@ type Store interface {
 	// AbandonRuns fails every queued or running run started by one of triggers, with reason
 	// as its error, and returns how many it ended.
 	AbandonRuns(ctx context.Context, reason string, triggers ...Trigger) (int64, error)
+
+	// The durable run queue.
+
+	// QueueRun inserts run as queued, like CreateRun. With join, a queued run of the same
+	// trigger, mode, scope and options takes the request instead: run is overwritten with it,
+	// its Coalesced count goes up by one and joined is true.
+	QueueRun(ctx context.Context, run *Run, join bool) (joined bool, err error)
+	// ClaimRun marks the oldest interrupted or queued run of one of triggers as running and
+	// returns it, interrupted runs first; it returns nil and no error when none waits.
+	ClaimRun(ctx context.Context, triggers ...Trigger) (*Run, error)
+	// InterruptRuns marks every running run of one of triggers as interrupted (the process
+	// that ran them is gone), counts the interruption and returns how many it marked.
+	InterruptRuns(ctx context.Context, reason string, triggers ...Trigger) (int64, error)
+	// CancelQueuedRun cancels a run that is queued or interrupted and returns ECONFLICT when
+	// it is in neither state.
+	CancelQueuedRun(ctx context.Context, id int64, reason string) error
+	// SaveTagResult writes the result and error of one tag row of a run, which must exist:
+	// before an action starts and again when it ends.
+	SaveTagResult(ctx context.Context, runID int64, repository string, t *TagDrift) error
 }
 
 // RunService starts and stops runs. Runs go on in the background.
 type RunService interface {
-	// StartRun records a queued run for req and starts it.
+	// StartRun records a queued run for req, or joins a queued one when req.Coalesce says
+	// so; the run starts when the queue gets to it.
 	StartRun(ctx context.Context, req RunRequest) (*Run, error)
 	// CancelRun asks a run to stop; it returns an ECONFLICT error when the run has finished.
 	CancelRun(ctx context.Context, id int64) error

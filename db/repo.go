@@ -18,7 +18,7 @@ const (
 	before_broken, before_unresolved,
 	after_in_sync, after_only_on_primary, after_only_on_secondary, after_stale,
 	after_broken, after_unresolved,
-	actions, failed_actions, skipped_actions, checked_at`
+	actions, failed_actions, skipped_actions, checked_at, held_back, finished`
 
 	// tagColumns are what scanTag reads, in its order.
 	tagColumns = `run_id, repository, tag, state, primary_digest, primary_media_type,
@@ -83,7 +83,7 @@ func saveRunRepo(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) erro
 		a = [6]any{c.InSync, c.OnlyOnPrimary, c.OnlyOnSecondary, c.Stale, c.Broken, c.Unresolved}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO run_repos (`+repoColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, name) DO UPDATE SET
 			status = excluded.status, error = excluded.error,
 			before_in_sync = excluded.before_in_sync,
@@ -100,11 +100,13 @@ func saveRunRepo(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) erro
 			after_unresolved = excluded.after_unresolved,
 			actions = excluded.actions, failed_actions = excluded.failed_actions,
 			skipped_actions = excluded.skipped_actions,
-			checked_at = excluded.checked_at`,
+			checked_at = excluded.checked_at, held_back = excluded.held_back,
+			finished = excluded.finished`,
 		res.RunID, res.Name, res.Status, res.Error,
 		b.InSync, b.OnlyOnPrimary, b.OnlyOnSecondary, b.Stale, b.Broken, b.Unresolved,
 		a[0], a[1], a[2], a[3], a[4], a[5],
-		res.Actions, res.Failed, res.Skipped, formatTime(res.CheckedAt))
+		res.Actions, res.Failed, res.Skipped, formatTime(res.CheckedAt), res.HeldBack,
+		res.Finished)
 	return err
 }
 
@@ -414,7 +416,7 @@ func scanRepo(row scanner) (*regdrift.RepoResult, error) {
 	err := row.Scan(&r.RunID, &r.Name, &r.Status, &r.Error,
 		&b.InSync, &b.OnlyOnPrimary, &b.OnlyOnSecondary, &b.Stale, &b.Broken, &b.Unresolved,
 		&after[0], &after[1], &after[2], &after[3], &after[4], &after[5],
-		&r.Actions, &r.Failed, &r.Skipped, &checked)
+		&r.Actions, &r.Failed, &r.Skipped, &checked, &r.HeldBack, &r.Finished)
 	if err != nil {
 		return nil, err
 	}

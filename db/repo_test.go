@@ -57,7 +57,7 @@ func TestSaveRepoResult_RoundTrip(t *testing.T) {
 	}{
 		{"dry run without verification", regdrift.RepoResult{
 			RunID: run.ID, Name: "team/app", Status: regdrift.RepoDrift, Error: "partial",
-			Before: regdrift.CountTags(planned()), Actions: 3, Failed: 1, Skipped: 2,
+			Before: regdrift.CountTags(planned()), Actions: 3, Failed: 1, Skipped: 2, HeldBack: 1,
 			CheckedAt: checked, Tags: planned(),
 		}},
 		{"execute with verification", regdrift.RepoResult{

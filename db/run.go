@@ -17,52 +17,77 @@ const (
 	runFields = `mode, "trigger", scope, deep, no_delete, status, outcome, error,
 	created_at, started_at, finished_at, repos_total, repos_done,
 	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
-	unresolved, actions, failed_actions, skipped_actions, errors`
+	unresolved, actions, failed_actions, skipped_actions, errors,
+	allow_mass_delete, guard, held_back, interruptions, coalesced`
 	runColumns = `id, ` + runFields
 )
 
 // CreateRun inserts run as queued and sets its ID, Status and CreatedAt. The other fields are
 // stored as they are.
 func (db *DB) CreateRun(ctx context.Context, run *regdrift.Run) error {
+	if err := db.insertRun(ctx, db.write, run); err != nil {
+		return fmt.Errorf("create run: %w", err)
+	}
+	return nil
+}
+
+// rowQuerier is a *sql.DB or *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (db *DB) insertRun(ctx context.Context, q rowQuerier, run *regdrift.Run) error {
 	scope, err := json.Marshal(nonNil(run.Scope))
 	if err != nil {
-		return fmt.Errorf("create run: encode scope: %w", err)
+		return fmt.Errorf("encode scope: %w", err)
 	}
 	created := db.now()
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("encode guard: %w", err)
+	}
 
 	var id int64
-	err = db.write.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	err = q.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			?, ?, ?, ?, ?)
 		RETURNING id`,
 		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
 		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
+		run.AllowMassDelete, string(guard), s.HeldBack, run.Interruptions, run.Coalesced,
 	).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("create run: %w", err)
+		return err
 	}
 	run.ID, run.Status, run.CreatedAt = id, regdrift.RunQueued, created
 	return nil
 }
 
-// UpdateRun writes the status, outcome, error, start and finish times, progress and summary
-// of run. Its mode, trigger, scope, options and creation time stay as they were stored.
+// UpdateRun writes the status, outcome, error, start and finish times, progress, summary and
+// interruptions of run. Its mode, trigger, scope, options, creation time and the count of
+// requests that joined it stay as they were stored.
 func (db *DB) UpdateRun(ctx context.Context, run *regdrift.Run) error {
 	s := run.Summary
+	guard, err := json.Marshal(run.Guard)
+	if err != nil {
+		return fmt.Errorf("update run %d: encode guard: %w", run.ID, err)
+	}
 	res, err := db.write.ExecContext(ctx, `UPDATE runs SET
 			status = ?, outcome = ?, error = ?, started_at = ?, finished_at = ?,
 			repos_total = ?, repos_done = ?, repositories = ?, tags = ?, in_sync = ?,
 			only_on_primary = ?, only_on_secondary = ?, stale = ?, broken = ?,
-			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?
+			unresolved = ?, actions = ?, failed_actions = ?, skipped_actions = ?, errors = ?,
+			guard = ?, held_back = ?, interruptions = ?
 		WHERE id = ?`,
 		run.Status, run.Outcome, run.Error, formatTimePtr(run.StartedAt),
 		formatTimePtr(run.FinishedAt), run.ReposTotal, run.ReposDone,
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
-		run.ID)
+		string(guard), s.HeldBack, run.Interruptions, run.ID)
 	if err != nil {
 		return fmt.Errorf("update run %d: %w", run.ID, err)
 	}
@@ -198,6 +223,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	var (
 		run               regdrift.Run
 		scope, created    string
+		guard             string
 		started, finished sql.NullString
 		s                 = &run.Summary
 	)
@@ -205,7 +231,8 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		&run.Status, &run.Outcome, &run.Error, &created, &started, &finished,
 		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
 		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
-		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors)
+		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors,
+		&run.AllowMassDelete, &guard, &s.HeldBack, &run.Interruptions, &run.Coalesced)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +243,9 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 	}
 	if len(run.Scope) == 0 {
 		run.Scope = nil
+	}
+	if err := json.Unmarshal([]byte(guard), &run.Guard); err != nil {
+		return nil, fmt.Errorf("run %d: decode guard: %w", run.ID, err)
 	}
 	if run.CreatedAt, err = parseTime(created); err != nil {
 		return nil, fmt.Errorf("run %d: %w", run.ID, err)

@@ -22,6 +22,10 @@ func TestCreateRun_RoundTrip(t *testing.T) {
 			in: regdrift.Run{
 				Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
 				Scope: []string{"team/app", "team/db"}, Deep: true, NoDelete: true,
+				AllowMassDelete: true,
+				Guard: regdrift.Guard{Limits: regdrift.DefaultDeleteLimits(), Tripped: true,
+					RunTripped: true, WouldDelete: 14, HeldBack: 15, Repositories: 16,
+					Note: "held"},
 				Status: regdrift.RunRunning, Outcome: regdrift.OutcomeDrift, Error: "boom",
 				StartedAt: &started, FinishedAt: &started,
 				Summary: regdrift.Summary{
@@ -29,6 +33,7 @@ func TestCreateRun_RoundTrip(t *testing.T) {
 					Counts: regdrift.Counts{InSync: 3, OnlyOnPrimary: 4, OnlyOnSecondary: 5,
 						Stale: 6, Broken: 7, Unresolved: 8},
 					Actions: 9, FailedActions: 10, SkippedActions: 12, Errors: 11,
+					HeldBack: 15,
 				},
 				ReposTotal: 12, ReposDone: 13,
 			},
@@ -84,7 +89,9 @@ func TestUpdateRun_WritesProgressNotOptions(t *testing.T) {
 	upd.Summary = regdrift.Summary{Repositories: 21, Tags: 22,
 		Counts: regdrift.Counts{InSync: 23, OnlyOnPrimary: 24, OnlyOnSecondary: 25, Stale: 26,
 			Broken: 27, Unresolved: 28},
-		Actions: 29, FailedActions: 30, SkippedActions: 32, Errors: 31}
+		Actions: 29, FailedActions: 30, SkippedActions: 32, Errors: 31, HeldBack: 33}
+	upd.Guard = regdrift.Guard{Limits: regdrift.DefaultDeleteLimits(), Tripped: true,
+		HeldBack: 33, Repositories: 1, WouldDelete: 40, Note: "deletion guard: ..."}
 	if err := d.UpdateRun(ctx, &upd); err != nil {
 		t.Fatalf("UpdateRun: %v", err)
 	}
@@ -92,6 +99,7 @@ func TestUpdateRun_WritesProgressNotOptions(t *testing.T) {
 	want.Status, want.Outcome, want.Error = upd.Status, upd.Outcome, upd.Error
 	want.StartedAt, want.FinishedAt = &started, &finished
 	want.ReposTotal, want.ReposDone, want.Summary = 7, 6, upd.Summary
+	want.Guard = upd.Guard
 	got, err := d.GetRun(ctx, run.ID)
 	if err != nil {
 		t.Fatalf("GetRun: %v", err)

@@ -47,6 +47,9 @@ type repoDetailJSON struct {
 // apiStartRun starts a run and answers 202 with it and its Location.
 func (s *Server) apiStartRun(w http.ResponseWriter, r *http.Request) {
 	req, err := parseRunRequest(r)
+	if err == nil {
+		err = allow(r.Context(), roleToRun(req.Mode))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -64,6 +65,9 @@ func TestAPI_StartRun(t *testing.T) {
 		{"empty body is a shallow dry run of all", ``,
 			regdrift.RunRequest{Mode: regdrift.ModeDryRun, Repositories: []string{},
 				Trigger: regdrift.TriggerAPI}},
+		{"an execute that allows mass deletion", `{"mode":"execute","allow_mass_delete":true}`,
+			regdrift.RunRequest{Mode: regdrift.ModeExecute, Repositories: []string{},
+				AllowMassDelete: true, Trigger: regdrift.TriggerAPI}},
 		{"repeated names are dropped", `{"repositories":["geo/app","base","geo/app"]}`,
 			regdrift.RunRequest{Mode: regdrift.ModeDryRun,
 				Repositories: []string{"geo/app", "base"}, Trigger: regdrift.TriggerAPI}},
@@ -357,6 +361,11 @@ func TestAPI_Repositories(t *testing.T) {
 		"limit=0":                       `limit "0" is not between 1 and`,
 		"offset=-1":                     `offset "-1" is not a whole number`,
 		"q=" + strings.Repeat("a", 256): "q is longer than 255 characters",
+		"q=%00":                         "q holds a control character",
+		"q=geo%0Aapp":                   "q holds a control character",
+		"offset=99999999999999999999":   `offset "99999999999999999999" is too large`,
+		// A message cuts long input at a character, not inside one.
+		"status=a" + strings.Repeat("%C3%A9", 30): `status "a` + strings.Repeat("é", 19) + `…"`,
 	}
 	for query, msg := range bad {
 		res = e.do(t, http.MethodGet, "/api/v1/repositories?"+query, nil)
@@ -447,4 +456,49 @@ func TestAPI_MethodNotAllowed(t *testing.T) {
 	e := newEnv(t)
 	res := e.do(t, http.MethodDelete, "/api/v1/runs", nil)
 	checkAPIError(t, res, http.StatusMethodNotAllowed, "method_not_allowed", "DELETE")
+	if got := res.Header.Get("Allow"); got != "GET, HEAD, POST" {
+		t.Errorf("Allow: got %q, want GET, HEAD, POST", got)
+	}
+}
+
+// TestMethods_HeadAndAllow asserts that a HEAD is answered as its GET is, headers and status
+// alike but without a body, and that every 405 names the methods the path takes.
+func TestMethods_HeadAndAllow(t *testing.T) {
+	e := newEnv(t)
+	run := e.seed(t)
+	// Through a real HTTP server, which is what drops the body of an answer to HEAD.
+	ts := httptest.NewServer(e.srv)
+	t.Cleanup(ts.Close)
+	for _, target := range []string{"/", "/runs", fmt.Sprintf("/runs/%d", run.ID),
+		"/repositories/" + seeded, "/api/v1/runs", "/api/v1/repositories/" + seeded,
+		"/healthz", "/runs/999", "/?status=bogus"} {
+		get := e.do(t, http.MethodGet, target, nil)
+		head, err := ts.Client().Head(ts.URL + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.StatusCode != get.StatusCode {
+			t.Errorf("HEAD %s: status %d, GET gives %d", target, head.StatusCode, get.StatusCode)
+		}
+		if h, g := head.Header.Get("Content-Type"), get.Header.Get("Content-Type"); h != g {
+			t.Errorf("HEAD %s: Content-Type %q, GET gives %q", target, h, g)
+		}
+		if body := readBody(t, head); body != "" {
+			t.Errorf("HEAD %s: got a body of %d bytes", target, len(body))
+		}
+	}
+	for _, c := range []struct{ method, target, allow string }{
+		{http.MethodPost, "/", "GET, HEAD"},
+		{http.MethodOptions, "/runs", "GET, HEAD"},
+		{http.MethodDelete, fmt.Sprintf("/runs/%d", run.ID), "GET, HEAD"},
+		{http.MethodGet, "/ui/runs", "POST"},
+		{http.MethodPut, "/api/v1/repositories/" + seeded, "GET, HEAD"},
+		{http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID), "POST"},
+	} {
+		res := e.do(t, c.method, c.target, nil)
+		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: status %d, Allow %q; want 405 with Allow %q", c.method, c.target,
+				res.StatusCode, res.Header.Get("Allow"), c.allow)
+		}
+	}
 }

@@ -5,15 +5,20 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/views"
 )
 
 // Error codes the server adds to the root package's vocabulary, for failures of HTTP itself.
 const (
+	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
 	codeTooLarge         = "too_large"
 	codeMethodNotAllowed = "method_not_allowed"
+	// codeUnsupportedMediaType is a body in a content type the endpoint does not read.
+	codeUnsupportedMediaType = "unsupported_media_type"
 )
 
 // errorStatus maps an error code to its HTTP status. It is the only place that does.
@@ -21,6 +26,8 @@ func errorStatus(code string) int {
 	switch code {
 	case regdrift.EINVALID:
 		return http.StatusBadRequest
+	case codeUnauthorized:
+		return http.StatusUnauthorized
 	case codeForbidden:
 		return http.StatusForbidden
 	case regdrift.ENOTFOUND:
@@ -31,6 +38,10 @@ func errorStatus(code string) int {
 		return http.StatusConflict
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case codeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
+	case regdrift.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -62,28 +73,64 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 
 	msg := regdrift.ErrorMessage(err)
+	if status == http.StatusServiceUnavailable {
+		// A draining server: a registry or pipeline that retries should wait for the restart.
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if isAPI(r) {
 		s.writeJSON(w, r, status, errorJSON{Error: errorDetail{Code: code, Message: msg,
 			RequestID: id}})
 		return
 	}
 	s.render(w, r, status, views.Error(views.ErrorPage{
-		Layout:    s.layout(http.StatusText(status), ""),
+		Layout:    s.layout(ctx, http.StatusText(status), ""),
 		Status:    status,
 		Message:   msg,
 		RequestID: id,
 	}))
 }
 
-// isAPI reports whether r is a request to the JSON API, which gets JSON errors.
-func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+// retryAfter is the Retry-After of a 503, in seconds: about a restart's time.
+const retryAfter = "30"
+
+// isAPI reports whether r is a request to the JSON API or the metrics, which get JSON errors.
+func isAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == metricsPath
+}
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, regdrift.Errorf(regdrift.ENOTFOUND, "no page at %s", r.URL.Path))
 }
 
+// methodNotAllowed answers 405 with the Allow header HTTP asks for, which names the methods
+// the path does take; chi fills it in only for its own handler, not for this one.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if allowed := s.allowed(r); len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
 	s.fail(w, r, regdrift.Errorf(codeMethodNotAllowed, "method %s is not allowed here", r.Method))
+}
+
+// allowed lists the methods the route table serves at r's path; HEAD goes with GET.
+func (s *Server) allowed(r *http.Request) []string {
+	routes, ok := s.handler.(chi.Routes)
+	if !ok {
+		return nil
+	}
+	path := r.URL.RawPath // the path as chi routes it
+	if path == "" {
+		path = r.URL.Path
+	}
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }
 
 // bodyError turns a failure to read a request body into a client error.

@@ -82,8 +82,9 @@ const (
 	activeShown = 5
 )
 
-// activeStatuses are the statuses of a run that has not ended.
-var activeStatuses = []regdrift.RunStatus{regdrift.RunQueued, regdrift.RunRunning}
+// activeStatuses are the statuses of a run that has not ended; an interrupted one resumes.
+var activeStatuses = []regdrift.RunStatus{regdrift.RunQueued, regdrift.RunRunning,
+	regdrift.RunInterrupted}
 
 func (s *Server) loadOverview(ctx context.Context, f regdrift.RepoFilter) (views.OverviewPage,
 	error) {
@@ -106,7 +107,7 @@ func (s *Server) loadOverview(ctx context.Context, f regdrift.RepoFilter) (views
 		return views.OverviewPage{}, err
 	}
 	return views.OverviewPage{
-		Layout:    s.layout("Overview", views.SectionOverview),
+		Layout:    s.layout(ctx, "Overview", views.SectionOverview),
 		Primary:   s.primary,
 		Secondary: s.secondary,
 		Totals:    totals,
@@ -130,7 +131,7 @@ func (s *Server) loadRepositoryPage(ctx context.Context, name string) (views.Rep
 		return views.RepositoryPage{}, err
 	}
 	return views.RepositoryPage{
-		Layout: s.layout(name, views.SectionOverview),
+		Layout: s.layout(ctx, name, views.SectionOverview),
 		Repo:   repo,
 		Tags:   tags,
 		Runs:   runs,
@@ -145,7 +146,7 @@ func (s *Server) loadRunListPage(ctx context.Context, f regdrift.RunFilter) (vie
 		return views.RunListPage{}, err
 	}
 	return views.RunListPage{
-		Layout: s.layout("Runs", views.SectionRuns),
+		Layout: s.layout(ctx, "Runs", views.SectionRuns),
 		Runs:   runs,
 		Total:  total,
 		Offset: f.Offset,
@@ -170,7 +171,7 @@ func (s *Server) loadRunPage(ctx context.Context, id int64, view views.TagView) 
 	if err != nil {
 		return views.RunPage{}, err
 	}
-	l := s.layout(fmt.Sprintf("Run #%d", id), views.SectionRuns)
+	l := s.layout(ctx, fmt.Sprintf("Run #%d", id), views.SectionRuns)
 	l.Live = !run.Status.Finished()
 	return views.NewRunPage(l, run, repos, tags, matched, view, s.now()), nil
 }
@@ -201,6 +202,6 @@ func (s *Server) loadConfirmPage(ctx context.Context, scope []string) (views.Con
 	if err != nil {
 		return views.ConfirmPage{}, err
 	}
-	l := s.layout("Confirm execute", views.SectionOverview)
+	l := s.layout(ctx, "Confirm execute", views.SectionOverview)
 	return views.NewConfirmPage(l, scope, known, totals, more, s.now()), nil
 }

@@ -22,6 +22,9 @@ const (
 	keyBytes     = "bytes"
 	keyDuration  = "duration"
 	keyError     = "error"
+	keyToken     = "token_name" // the name of a token, never its secret
+	keyRole      = "role"
+	keyRemote    = "remote_addr"
 )
 
 // headerRequestID carries the request id in both directions.

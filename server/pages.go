@@ -91,6 +91,9 @@ func (s *Server) confirmExecutePage(w http.ResponseWriter, r *http.Request) {
 // confirmation page; any other execute request is sent to that page first.
 func (s *Server) startRunForm(w http.ResponseWriter, r *http.Request) {
 	req, confirmed, err := parseRunForm(r)
+	if err == nil {
+		err = allow(r.Context(), roleToRun(req.Mode))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -70,7 +70,8 @@ func TestPages_FromTheStore(t *testing.T) {
 			tags = append(tags, viewtest.Attr(r, "data-tag")+" "+
 				viewtest.Attr(viewtest.OneIn(t, r, "state-badge"), "data-state"))
 		}
-		want := []string{"latest in_sync", "v1 broken", "v2 only_on_secondary"}
+		// Worst first, whatever order the store lists them in.
+		want := []string{"v1 broken", "v2 only_on_secondary", "latest in_sync"}
 		if !reflect.DeepEqual(tags, want) {
 			t.Errorf("tags: got %v, want %v", tags, want)
 		}
@@ -338,6 +339,36 @@ func TestForms_ExecuteAsksFirst(t *testing.T) {
 	doc.CheckTexts(t, map[string]string{"run-mode": "execute", "run-trigger": "ui",
 		"run-scope": seeded, "run-options": "no delete",
 		"run-deep": "digests and every child manifest and blob"})
+}
+
+// TestForms_OnlyWhatTheFormsSend asserts that a run form the dashboard could not have sent
+// is refused with a 400 and starts nothing: no mode, or a switch that is not "true".
+func TestForms_OnlyWhatTheFormsSend(t *testing.T) {
+	tests := []struct {
+		name string
+		form url.Values
+		msg  string
+	}{
+		{"no mode", url.Values{}, "mode is missing"},
+		{"no mode, a repository", url.Values{"repository": {seeded}}, "mode is missing"},
+		{"no_delete not true", url.Values{"mode": {"execute"}, "confirm": {"yes"},
+			"no_delete": {"yes"}}, `no_delete "yes" is not true`},
+		{"deep not true", url.Values{"mode": {"dry_run"}, "deep": {"1"}}, `deep "1" is not true`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.seed(t)
+			res := e.postForm(t, "/ui/runs", tt.form)
+
+			checkStatus(t, res, http.StatusBadRequest)
+			doc := viewtest.Parse(t, readBody(t, res))
+			doc.CheckTexts(t, map[string]string{"error-message": tt.msg})
+			if n := len(e.runs.Started()); n != 0 {
+				t.Errorf("the form started %d runs", n)
+			}
+		})
+	}
 }
 
 func TestForms_CrossOriginRefused(t *testing.T) {

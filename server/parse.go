@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -71,6 +74,9 @@ func parseOffset(v string) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, regdrift.Errorf(regdrift.EINVALID, "offset %q is too large", clip(v))
+	}
 	if err != nil || n < 0 {
 		return 0, regdrift.Errorf(regdrift.EINVALID, "offset %q is not a whole number", clip(v))
 	}
@@ -154,6 +160,11 @@ func parseRepoFilter(r *http.Request, def int) (regdrift.RepoFilter, error) {
 	if len(f.Query) > maxQuery {
 		return f, regdrift.Errorf(regdrift.EINVALID, "q is longer than %d characters", maxQuery)
 	}
+	// SQLite's LIKE ends a pattern at a NUL, so "?q=%00" matched every repository; no name
+	// holds a control character, so such a search is refused rather than answered wrongly.
+	if strings.IndexFunc(f.Query, unicode.IsControl) >= 0 {
+		return f, regdrift.Errorf(regdrift.EINVALID, "q holds a control character")
+	}
 	var err error
 	f.Limit, f.Offset, err = parsePage(r, def)
 	return f, err
@@ -167,23 +178,15 @@ const maxQuery = 255
 // the defaults: a dry run of every repository.
 func parseRunRequest(r *http.Request) (regdrift.RunRequest, error) {
 	var req regdrift.RunRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	switch {
-	case errors.Is(err, io.EOF):
-		// An empty body.
-	case err != nil:
-		return req, jsonError(err, req)
-	case dec.More():
-		return req, regdrift.Errorf(regdrift.EINVALID, "invalid JSON: more than one value")
+	if err := decodeStrictBody(r.Body, &req, true); err != nil {
+		return req, err
 	}
 	req.Trigger = regdrift.TriggerAPI
 	return req, req.Validate()
 }
 
 // jsonError describes a failure to decode a body into target to the client by position,
-// field and type.
+// field and type. target is the value decoded into or a pointer to it.
 func jsonError(err error, target any) error {
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return bodyError(err)
@@ -224,6 +227,9 @@ func typeError(e *json.UnmarshalTypeError, target any) error {
 
 // jsonField returns the type of the field of struct type t that JSON calls name.
 func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	if t != nil && t.Kind() == reflect.Pointer { // the decoders pass what they decode into
+		t = t.Elem()
+	}
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil, false
 	}
@@ -286,14 +292,36 @@ func parseRunForm(r *http.Request) (req regdrift.RunRequest, confirmed bool, err
 		return req, false, bodyError(err)
 	}
 	f := r.PostForm
+	// The dashboard's forms always name the mode and send a switch as "true" or not at all.
+	// Anything else did not come from them, and is refused rather than read as a default: a
+	// missing mode would start a shallow dry run, and "no_delete=yes" would delete.
+	if f.Get("mode") == "" {
+		return req, false, regdrift.Errorf(regdrift.EINVALID, "mode is missing")
+	}
 	req = regdrift.RunRequest{
 		Mode:         regdrift.Mode(f.Get("mode")),
 		Repositories: f["repository"],
-		Deep:         f.Get("deep") == "true",
-		NoDelete:     f.Get("no_delete") == "true",
 		Trigger:      regdrift.TriggerUI,
 	}
+	if req.Deep, err = formSwitch(f, "deep"); err != nil {
+		return req, false, err
+	}
+	if req.NoDelete, err = formSwitch(f, "no_delete"); err != nil {
+		return req, false, err
+	}
 	return req, f.Get("confirm") == "yes", req.Validate()
+}
+
+// formSwitch reads a checkbox or hidden switch: absent is false, "true" is true.
+func formSwitch(f url.Values, name string) (bool, error) {
+	switch v := f.Get(name); v {
+	case "":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, regdrift.Errorf(regdrift.EINVALID, "%s %q is not true", name, clip(v))
+	}
 }
 
 // parseScope reads the repositories an execute would cover from ?repository=. It checks them
@@ -308,10 +336,15 @@ func parseScope(r *http.Request) ([]string, error) {
 	return req.Repositories, nil
 }
 
-// clip shortens client input echoed in a message.
+// clip shortens client input echoed in a message, at a character boundary: a cut inside a
+// multi-byte character would put invalid UTF-8 into the page.
 func clip(s string) string {
 	if len(s) <= 40 {
 		return s
 	}
-	return s[:40] + "…"
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

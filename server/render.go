@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -53,10 +54,10 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 }
 
-// layout fills what every page shares.
-func (s *Server) layout(title string, section views.Section) views.Layout {
+// layout fills what every page shares, what the viewer may do included.
+func (s *Server) layout(ctx context.Context, title string, section views.Section) views.Layout {
 	return views.Layout{Title: title, StyleURL: static.StyleURL(), IconURL: static.IconURL(),
-		ScriptURL: static.ScriptURL(), Section: section}
+		ScriptURL: static.ScriptURL(), Section: section, Viewer: viewerOf(ctx, s.authOn())}
 }
 
 // runJSON is a run as the API serves it: the scope is [] rather than null.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/static"
@@ -32,6 +34,20 @@ type Config struct {
 	Secondary string
 	// Now is the clock of relative times on the pages; nil means time.Now.
 	Now func() time.Time
+	// Webhooks configures the registry and CI webhooks; both are off by default. They do not
+	// use the tokens: each has its own secret.
+	Webhooks Webhooks
+	// Tokens may use the server, each with its role. None turns access control off: every
+	// request acts as an admin, which the command line allows on loopback addresses only.
+	Tokens []Token
+	// SecureCookies marks the session cookie Secure even on plain-HTTP requests, for a
+	// server behind an HTTPS proxy; requests that arrive over TLS get a Secure cookie anyway.
+	SecureCookies bool
+	// SessionTTL is how long a dashboard sign-in lasts; zero means 12 hours.
+	SessionTTL time.Duration
+	// Metrics is where /metrics gathers from; the server adds the store's gauges to it. Nil
+	// means a registry of the server's own.
+	Metrics *prometheus.Registry
 }
 
 // Server is the HTTP handler of regdrift.
@@ -43,7 +59,14 @@ type Server struct {
 	primary   string
 	secondary string
 	now       func() time.Time
+	hooks     Webhooks
 	handler   http.Handler
+
+	tokens        []Token
+	secureCookies bool
+	sessions      *sessions
+	metrics       http.Handler
+	hookMetrics   hookMetrics
 }
 
 // New returns a server for cfg. It panics when Store or Runs is missing: that is a wiring
@@ -60,6 +83,11 @@ func New(cfg Config) *Server {
 		primary:   cfg.Primary,
 		secondary: cfg.Secondary,
 		now:       cfg.Now,
+		hooks:     cfg.Webhooks,
+
+		tokens:        cfg.Tokens,
+		secureCookies: cfg.SecureCookies,
+		sessions:      newSessions(cfg.SessionTTL),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -70,6 +98,12 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	reg := cfg.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.hookMetrics = newHookMetrics(reg)
+	s.metrics = s.metricsHandler(reg)
 	s.handler = s.routes()
 	return s
 }
@@ -77,35 +111,53 @@ func New(cfg Config) *Server {
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// routes builds the whole route table.
+// routes builds the whole route table. authenticate refuses a request without a principal
+// to anything but the public paths (auth.go); each other route names the weakest role it
+// serves. A run's mode is in its body, so the run handlers also check that an execute comes
+// from an admin.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin())
+	// GetHead answers a HEAD as the GET of the same path would be, without the body: uptime
+	// checks and link checkers send HEAD, and HTTP asks every server to take it where it
+	// takes GET.
+	r.Use(s.requestID, s.accessLog, s.recoverPanic, limitBody, s.crossOrigin(), s.authenticate,
+		middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
+	viewer, operator, admin := s.require(RoleViewer), s.require(RoleOperator),
+		s.require(RoleAdmin)
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle(static.Prefix+"*", static.Handler())
 	r.Get("/favicon.ico", favicon)
+	r.Get(signInPath, s.signInPage)
+	r.Post(signInPath, s.signIn)
+	r.With(viewer).Post(signOutPath, s.signOut)
+	r.With(viewer).Method(http.MethodGet, metricsPath, s.metrics)
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Post("/runs", s.apiStartRun)
-		r.Get("/runs", s.apiListRuns)
-		r.Get("/runs/{id}", s.apiGetRun)
-		r.Get("/runs/{id}/tags", s.apiListRunTags)
-		r.Post("/runs/{id}/cancel", s.apiCancelRun)
-		r.Get("/repositories", s.apiListRepositories)
-		r.Get("/repositories/*", s.apiGetRepository) // names hold slashes
+		r.With(operator).Post("/runs", s.apiStartRun) // an execute needs an admin
+		r.With(viewer).Get("/runs", s.apiListRuns)
+		r.With(viewer).Get("/runs/{id}", s.apiGetRun)
+		r.With(viewer).Get("/runs/{id}/tags", s.apiListRunTags)
+		r.With(admin).Post("/runs/{id}/cancel", s.apiCancelRun)
+		r.With(viewer).Get("/repositories", s.apiListRepositories)
+		r.With(viewer).Get("/repositories/*", s.apiGetRepository) // names hold slashes
+		// The webhooks check their own secret and signature, not the API tokens.
+		r.Post("/webhooks/registry", s.registryWebhook)
+		r.Post("/webhooks/ci", s.ciWebhook)
 	})
 
-	r.Get("/", s.overviewPage)
-	r.Get("/repositories/*", s.repositoryPage)
-	r.Get("/runs", s.runListPage)
-	r.Get("/runs/{id}", s.runPage)
-	r.Get("/ui/execute", s.confirmExecutePage) // asks before an execute; changes nothing
-	r.Post("/ui/runs", s.startRunForm)
-	r.Post("/ui/runs/{id}/cancel", s.cancelRunForm)
+	r.With(viewer).Get("/", s.overviewPage)
+	r.With(viewer).Get("/repositories/*", s.repositoryPage)
+	r.With(viewer).Get("/runs", s.runListPage)
+	r.With(viewer).Get("/runs/{id}", s.runPage)
+	// The confirmation asks before an execute and changes nothing, but only an admin can
+	// answer it, so only an admin is shown it.
+	r.With(admin).Get("/ui/execute", s.confirmExecutePage)
+	r.With(operator).Post("/ui/runs", s.startRunForm) // an execute needs an admin
+	r.With(admin).Post("/ui/runs/{id}/cancel", s.cancelRunForm)
 	return r
 }
 

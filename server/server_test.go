@@ -24,8 +24,9 @@ import (
 // now is the clock of the pages in these tests.
 var now = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
-// runService stands in for the engine: it records runs in the store and never runs them, so
-// that the handlers are tested on their own. Real runs are tested end to end elsewhere.
+// runService stands in for the engine: it queues runs in the store (joining a queued twin
+// when the request says so, as the real runner does) and never runs them, so that the
+// handlers are tested on their own. Real runs are tested end to end elsewhere.
 type runService struct {
 	store regdrift.Store
 
@@ -42,8 +43,8 @@ func (s *runService) StartRun(ctx context.Context, req regdrift.RunRequest) (*re
 		return nil, err
 	}
 	run := &regdrift.Run{Mode: req.Mode, Trigger: req.Trigger, Scope: req.Repositories,
-		Deep: req.Deep, NoDelete: req.NoDelete}
-	if err := s.store.CreateRun(ctx, run); err != nil {
+		Deep: req.Deep, NoDelete: req.NoDelete, Status: regdrift.RunQueued}
+	if _, err := s.store.QueueRun(ctx, run, req.Coalesce); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -34,6 +34,8 @@ func TestConfirm_Scope(t *testing.T) {
 			"team/app/api, new/repo",
 			[]row{{"team/app/api", "6", "4", ""}, {"new/repo", "", "", "never checked: unknown"}},
 			false},
+		{"none ever checked", []string{"new/repo"}, "unknown", "unknown", "new/repo",
+			[]row{{"new/repo", "", "", "never checked: unknown"}}, false},
 		{"all", nil, "6", "5", "all repositories",
 			[]row{{"team/app/api", "6", "4", ""}, {"base", "0", "1", ""}}, true},
 	}
@@ -68,7 +70,9 @@ func TestConfirm_NothingKnown(t *testing.T) {
 
 	doc.One(t, "confirm-unknown")
 	doc.One(t, "confirm-execute")
-	doc.CheckTexts(t, map[string]string{"confirm-copies": "0", "confirm-deletes": "0"})
+	// Nothing is known, so no count is: a 0 would say there is nothing to do.
+	doc.CheckTexts(t, map[string]string{"confirm-copies": "unknown",
+		"confirm-deletes": "unknown"})
 }
 
 // TestConfirm_AllAtScale asserts that an execute of every repository counts from the totals

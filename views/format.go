@@ -1,8 +1,10 @@
 package views
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -123,20 +125,68 @@ func duration(run *regdrift.Run, now time.Time) string {
 	return end.Sub(*run.StartedAt).Round(time.Second).String()
 }
 
-// scopeLabel describes which repositories a run covers.
-func scopeLabel(scope []string) string {
-	if len(scope) == 0 {
-		return "all repositories"
-	}
-	return strings.Join(scope, ", ")
+// worstFirst orders a repository's tags by state, worst first, names in order within a state:
+// the store lists them by name, which scattered the four wrong tags of a repository among its
+// hundred in sync.
+func worstFirst(tags []*regdrift.TagRow) []*regdrift.TagRow {
+	out := slices.Clone(tags)
+	slices.SortStableFunc(out, func(a, b *regdrift.TagRow) int {
+		return cmp.Compare(slices.Index(regdrift.States, a.State),
+			slices.Index(regdrift.States, b.State))
+	})
+	return out
 }
+
+// scopeLabel describes which repositories a run covers. A scope can hold thousands of names
+// (the API takes any list that fits in a request), and each runs table and the overview's
+// verdict show it, so past scopeShown names it says how many more there are; the run's API
+// answer lists them all.
+func scopeLabel(scope []string) string {
+	switch {
+	case len(scope) == 0:
+		return "all repositories"
+	case len(scope) <= scopeShown:
+		return strings.Join(scope, ", ")
+	}
+	return strings.Join(scope[:scopeShown], ", ") + " and " + itoa(len(scope)-scopeShown) +
+		" more"
+}
+
+// knownCount is n, or "unknown" when nothing has been checked: a 0 there would read as
+// "nothing to do" when nobody knows.
+func knownCount(known bool, n int) string {
+	if !known {
+		return "unknown"
+	}
+	return itoa(n)
+}
+
+// scopeShown is how many names of a run's scope the pages show.
+const scopeShown = 10
 
 // options lists a run's switches in words. Deep has a line of its own (contentCheck).
 func options(run *regdrift.Run) string {
+	var opts []string
 	if run.NoDelete {
-		return "no delete"
+		opts = append(opts, "no delete")
 	}
-	return "—"
+	if run.AllowMassDelete {
+		opts = append(opts, "deletion guard off")
+	}
+	if len(opts) == 0 {
+		return "—"
+	}
+	return strings.Join(opts, ", ")
+}
+
+// guardText says what the deletion guard held back and how to override it. The engine's note
+// has the numbers and the limits; a run recorded without one still gets the numbers.
+func guardText(g regdrift.Guard) string {
+	if g.Note != "" {
+		return g.Note
+	}
+	return fmt.Sprintf("deletion guard: %d of %d deletions held back in %d repositories; %s",
+		g.HeldBack, g.WouldDelete, g.Repositories, regdrift.OverrideHint)
 }
 
 // contentCheck says how far a run looked. Only a deep run can see that a tag is broken; a
@@ -205,7 +255,7 @@ func resultWords(r regdrift.Result) string {
 func noMatchText(p RunPage) string {
 	switch v := p.View; {
 	case v.Offset > 0 && p.Matched > 0:
-		return "No tags on this page; go back to the first."
+		return "No tags on this page."
 	case v.State != "" && v.Result != "":
 		return fmt.Sprintf("No tag of this run is %s with an action that %s.",
 			stateLabel(v.State), resultWords(v.Result))

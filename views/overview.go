@@ -126,7 +126,7 @@ func noRepoMatchText(f regdrift.RepoFilter) string {
 	case f.Query != "":
 		return fmt.Sprintf("%s has a name containing “%s”.", what, f.Query)
 	case f.Offset > 0:
-		return what + " on this page; go back to the first."
+		return what + " on this page."
 	default:
 		return what + " as of the latest checks."
 	}
@@ -176,24 +176,36 @@ func chartBars(runs []*regdrift.Run, now time.Time) []chartBar {
 			X: num(float64(first+i)*slot + slot*0.15), W: num(slot * 0.7),
 			UnresolvedY: num(chartHeight - uh), UnresolvedH: num(uh),
 			DriftY: num(chartHeight - uh - dh), DriftH: num(dh),
-			Title: fmt.Sprintf("Run #%d, %s (%s): %s drifting, %d unresolved", r.ID,
-				label(r.Mode), ago(now, r.CreatedAt), count(d, "tag", "tags"), u),
+			Title: fmt.Sprintf("Run #%d, %s (%s): %s drifting, %d unresolved%s", r.ID,
+				label(r.Mode), ago(now, r.CreatedAt), count(d, "tag", "tags"), u,
+				beforeActing(r)),
 		})
 	}
 	return bars
+}
+
+// beforeActing marks the counts of an execute as found before it acted.
+func beforeActing(r *regdrift.Run) string {
+	if r.Mode == regdrift.ModeExecute {
+		return " before acting"
+	}
+	return ""
 }
 
 // chartCaption sums up the chart in words, for everyone and for screen readers.
 func chartCaption(runs []*regdrift.Run) string {
 	newest, oldest := runs[0], runs[len(runs)-1]
 	var b strings.Builder
-	fmt.Fprintf(&b, "Drifting and unresolved tags found by the last %s over every repository, "+
-		"oldest on the left. ", count(len(runs), "run", "runs"))
-	fmt.Fprintf(&b, "Latest, run #%d: %s drifting, %d unresolved", newest.ID,
-		count(newest.Summary.Drift(), "tag", "tags"), newest.Summary.Unresolved)
+	// A run's counts are what it found before acting, so an execute that repaired every tag
+	// still shows its drift; the caption says so rather than seem to show no progress.
+	fmt.Fprintf(&b, "Drifting and unresolved tags found by the last %s over every repository "+
+		"(an execute's before it acted), oldest on the left. ", count(len(runs), "run", "runs"))
+	fmt.Fprintf(&b, "Latest, run #%d: %s drifting, %d unresolved%s", newest.ID,
+		count(newest.Summary.Drift(), "tag", "tags"), newest.Summary.Unresolved,
+		beforeActing(newest))
 	if len(runs) > 1 {
-		fmt.Fprintf(&b, "; oldest shown, run #%d: %d drifting, %d unresolved", oldest.ID,
-			oldest.Summary.Drift(), oldest.Summary.Unresolved)
+		fmt.Fprintf(&b, "; oldest shown, run #%d: %d drifting, %d unresolved%s", oldest.ID,
+			oldest.Summary.Drift(), oldest.Summary.Unresolved, beforeActing(oldest))
 	}
 	b.WriteString(".")
 	return b.String()

@@ -3,6 +3,7 @@ package views_test
 import (
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,28 @@ func TestOverview_RepositoriesWorstFirst(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want[i]) {
 			t.Errorf("row %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
+	}
+}
+
+// TestOverview_NoneIsGrey asserts that a card counting nothing is marked zero (grey), and
+// only such a card, so that an alarm colour at the top of the page means there is something.
+func TestOverview_NoneIsGrey(t *testing.T) {
+	repos := []*regdrift.RepoSummary{{Name: "team/web", Status: regdrift.RepoDrift, RunID: 8,
+		CheckedAt: now, Counts: regdrift.Counts{Stale: 1, InSync: 3}}}
+	doc := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: totalsOf(repos), Filter: regdrift.RepoFilter{Limit: views.RepoPageSize},
+		Repos: repos, Matched: 1, Now: now}))
+
+	zero := func(id string) bool {
+		return slices.Contains(strings.Fields(attrOf(doc.One(t, id), "class")), "zero")
+	}
+	for id, want := range map[string]bool{"repos-error": true, "repos-drift": false,
+		"repos-in_sync": true, "total-unresolved": true, "total-broken": true,
+		"total-stale": false, "total-only_on_primary": true, "total-only_on_secondary": true,
+		"total-in_sync": false} {
+		if got := zero(id); got != want {
+			t.Errorf("%s: marked zero %v, want %v", id, got, want)
 		}
 	}
 }
@@ -331,8 +354,20 @@ func TestOverview_DriftChart(t *testing.T) {
 		t.Errorf("last bar drift and unresolved heights: got %s, want 29.0 29.0", h)
 	}
 	doc.CheckTexts(t, map[string]string{"chart-caption": "Drifting and unresolved tags found " +
-		"by the last 3 runs over every repository, oldest on the left. Latest, run #9: " +
-		"2 tags drifting, 2 unresolved; oldest shown, run #7: 0 drifting, 0 unresolved."})
+		"by the last 3 runs over every repository (an execute's before it acted), oldest on " +
+		"the left. Latest, run #9: 2 tags drifting, 2 unresolved before acting; oldest shown, " +
+		"run #7: 0 drifting, 0 unresolved."})
+	// Each bar's title says whether its counts are an execute's before it acted.
+	var titles []string
+	for _, b := range doc.All("chart-bar") {
+		titles = append(titles, viewtest.Text(viewtest.Elements(b, "title")[0]))
+	}
+	wantTitles := []string{"Run #7, dry run (3 hours ago): 0 tags drifting, 0 unresolved",
+		"Run #8, dry run (2 hours ago): 8 tags drifting, 0 unresolved",
+		"Run #9, execute (1 hour ago): 2 tags drifting, 2 unresolved before acting"}
+	if !reflect.DeepEqual(titles, wantTitles) {
+		t.Errorf("bar titles:\n got %q\nwant %q", titles, wantTitles)
+	}
 
 	doc = render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
 		Totals: regdrift.RepoTotals{Repositories: 1, InSync: 1}, Now: now}))

@@ -1,6 +1,7 @@
 package views_test
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -53,9 +54,15 @@ func TestRepository_EveryTagState(t *testing.T) {
 	checkRepoForms(t, doc, name)
 	checkTagTable(t, doc, tagWants(name))
 
-	// The tag table of a repository page has no repository column.
+	// The tag table of a repository page has no repository column. What was done and why
+	// comes before the manifests, so that it shows without scrolling the table.
 	if got := len(viewtest.Elements(doc.One(t, "tag-table"), "th")); got != 9+len(p.Tags) {
 		t.Errorf("tag table: %d header cells, want %d", got, 9+len(p.Tags))
+	}
+	head := viewtest.Elements(doc.One(t, "tag-table"), "thead")[0]
+	if got, want := textOf(viewtest.Elements(head, "th")), "Tag State Action Result Error "+
+		"Missing on secondary Primary Secondary Platforms"; got != want {
+		t.Errorf("tag table columns:\n got %q\nwant %q", got, want)
 	}
 	checkRunRows(t, doc, []runRow{
 		{"7", "done", "error", "dry run", "ui", name, "1 minute ago (2026-12-03 11:58:30 UTC)",
@@ -63,6 +70,40 @@ func TestRepository_EveryTagState(t *testing.T) {
 		{"3", "running", "", "execute", "api", "all repositories",
 			"not started; created 3 hours ago (2026-12-03 09:00:00 UTC)", "—", "0", "0", "0", "0", "0"},
 	})
+}
+
+// TestRepository_WrongTagsFirst asserts that a repository's tags are listed worst first, names
+// in order within a state, whatever order the store gives them in.
+func TestRepository_WrongTagsFirst(t *testing.T) {
+	const name = "big/many"
+	var tags []*regdrift.TagRow
+	state := map[string]regdrift.State{"r007": regdrift.StateOnlyOnPrimary,
+		"r042": regdrift.StateStale, "r101": regdrift.StateOnlyOnSecondary,
+		"r119": regdrift.StateOnlyOnPrimary}
+	for i := range 120 {
+		tag := fmt.Sprintf("r%03d", i)
+		s, ok := state[tag]
+		if !ok {
+			s = regdrift.StateInSync
+		}
+		tags = append(tags, &regdrift.TagRow{Repository: name,
+			TagDrift: regdrift.TagDrift{Tag: tag, State: s}})
+	}
+	doc := render(t, views.Repository(views.RepositoryPage{Layout: layout(name),
+		Repo: &regdrift.RepoSummary{Name: name, Status: regdrift.RepoDrift}, Tags: tags,
+		Now: now}))
+
+	var got []string
+	for _, r := range doc.All("tag-row")[:6] {
+		got = append(got, attrOf(r, "data-tag"))
+	}
+	if want := []string{"r042", "r007", "r119", "r101", "r000", "r001"}; !reflect.DeepEqual(got,
+		want) {
+		t.Errorf("first rows: got %v, want %v", got, want)
+	}
+	if n := len(doc.All("tag-row")); n != 120 {
+		t.Errorf("rows: got %d, want every one of 120", n)
+	}
 }
 
 func TestRepository_NoTagsNoRuns(t *testing.T) {

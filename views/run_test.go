@@ -101,8 +101,8 @@ func TestRun_FinishedExecute(t *testing.T) {
 		"run-error":            run.Error,
 		"summary-repositories": "2", "summary-tags": "6", "summary-actions": "4",
 		"summary-failed": "1", "summary-withheld": "2", "summary-errors": "3",
-		"withheld-hint": "deletions kept back by “delete nothing” or because the primary " +
-			"lists no tags",
+		"withheld-hint": "deletions kept back by “delete nothing”, by the deletion guard, " +
+			"or because the primary lists no tags",
 		"before-heading": "Found before acting", "after-heading": "After the execute",
 		"after-partial": "These counts cover the 1 of 2 repositories verified after acting; " +
 			"see the table below for the others.",
@@ -353,17 +353,6 @@ func TestRun_TagFilterLinks(t *testing.T) {
 	}
 }
 
-// inSyncRows returns n in-sync tags of one repository that nothing was done about.
-func inSyncRows(n int) []*regdrift.TagRow {
-	var rows []*regdrift.TagRow
-	for i := range n {
-		rows = append(rows, &regdrift.TagRow{Repository: "base", TagDrift: regdrift.TagDrift{
-			Tag: fmt.Sprintf("1.%d", i), State: regdrift.StateInSync,
-			Action: regdrift.ActionNone}})
-	}
-	return rows
-}
-
 // runRepoRow is what a row of a run's repository table shows.
 type runRepoRow struct{ name, status, before, after, actions, failed, withheld, err string }
 
@@ -432,12 +421,85 @@ func TestRunList_Pages(t *testing.T) {
 	}
 }
 
+// TestRunList_PastTheLastPage asserts that a page past the last run says there are runs
+// elsewhere and links to the first page, rather than "No runs yet".
+func TestRunList_PastTheLastPage(t *testing.T) {
+	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Total: 2,
+		Offset: 1000, Limit: 50, Now: now}))
+
+	if n := len(doc.All("no-runs")); n != 0 {
+		t.Errorf("a page past the last of 2 runs says there are none")
+	}
+	doc.CheckTexts(t, map[string]string{"no-runs-here": "No runs on this page. Go to the " +
+		"first page", "page-range": "No runs on this page; 2 in all"})
+	if got := attrOf(doc.One(t, "first-page"), "href"); got != "/runs?offset=0&limit=50" {
+		t.Errorf("first page link: got %q", got)
+	}
+}
+
+// TestPastTheLastPage_LinksToTheFirst asserts that the overview's list and a run's tags, asked
+// for a page past their last, say so and link to their first page.
+func TestPastTheLastPage_LinksToTheFirst(t *testing.T) {
+	f := regdrift.RepoFilter{Status: regdrift.RepoDrift, Limit: views.RepoPageSize,
+		Offset: 500}
+	overview := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Totals: regdrift.RepoTotals{Repositories: 3, Drift: 3}, Filter: f, Matched: 3,
+		Now: now}))
+	overview.CheckTexts(t, map[string]string{
+		"no-match": "No drifting repository on this page. Go to the first page"})
+	if got := attrOf(overview.One(t, "first-page"), "href"); got != "/?status=drift" {
+		t.Errorf("overview: first page link %q, want /?status=drift", got)
+	}
+
+	run := &regdrift.Run{ID: 7, Mode: regdrift.ModeDryRun, Status: regdrift.RunDone,
+		CreatedAt: now, Summary: regdrift.Summary{Counts: regdrift.Counts{Stale: 3}}}
+	page := render(t, views.Run(views.NewRunPage(layout("Run #7"), run, nil, nil, 3,
+		views.TagView{State: regdrift.StateStale, Offset: 500}, now)))
+	page.CheckTexts(t, map[string]string{
+		"no-matching-tags": "No tags on this page. Go to the first page"})
+	if got := attrOf(page.One(t, "first-page"), "href"); got != "/runs/7?state=stale" {
+		t.Errorf("run: first page link %q, want /runs/7?state=stale", got)
+	}
+}
+
 func TestRunList_Empty(t *testing.T) {
 	doc := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"), Limit: 50, Now: now}))
 
-	doc.One(t, "no-runs")
+	doc.CheckTexts(t, map[string]string{
+		"no-runs": "No runs yet: a dry run compares the two registries and changes nothing."})
 	if n := len(doc.All("pager")); n != 0 {
 		t.Errorf("pager shown without runs")
+	}
+}
+
+// TestScope_LongListIsShortened asserts that a run asked for thousands of repositories names
+// the first ten and counts the others, in the runs table, on the run page and in the
+// overview's list of runs in progress, rather than printing every name on every row.
+func TestScope_LongListIsShortened(t *testing.T) {
+	var scope []string
+	for i := range 3005 {
+		scope = append(scope, fmt.Sprintf("zz/n%d", i))
+	}
+	const want = "zz/n0, zz/n1, zz/n2, zz/n3, zz/n4, zz/n5, zz/n6, zz/n7, zz/n8, zz/n9 " +
+		"and 2995 more"
+	started := now.Add(-time.Minute)
+	run := &regdrift.Run{ID: 9, Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI,
+		Scope: scope, Status: regdrift.RunRunning, CreatedAt: started, StartedAt: &started,
+		ReposTotal: len(scope)}
+
+	list := render(t, views.RunList(views.RunListPage{Layout: layout("Runs"),
+		Runs: []*regdrift.Run{run}, Total: 1, Limit: 50, Now: now}))
+	list.CheckTexts(t, map[string]string{"run-scope": want})
+
+	page := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	page.CheckTexts(t, map[string]string{"run-scope": want})
+
+	overview := render(t, views.Overview(views.OverviewPage{Layout: layout("Overview"),
+		Active: []*regdrift.Run{run}, Now: now}))
+	if got := viewtest.Text(overview.One(t, "active-run")); !strings.Contains(got, want) ||
+		strings.Contains(got, "zz/n10,") {
+		t.Errorf("runs in progress: got %q, want the scope as %q", got, want)
 	}
 }
 
@@ -481,4 +543,33 @@ func summed(run *regdrift.Run, repos []*regdrift.RepoResult) *regdrift.Run {
 		r.Summary.Counts.Merge(x.Before)
 	}
 	return &r
+}
+
+func TestRun_GuardTripped(t *testing.T) {
+	finished := now.Add(-time.Minute)
+	guard := regdrift.Guard{Limits: regdrift.DefaultDeleteLimits(), Tripped: true,
+		WouldDelete: 40, HeldBack: 30, Repositories: 1,
+		Note: "deletion guard: 30 deletions held back in 1 repositories; " +
+			regdrift.OverrideHint}
+	run := &regdrift.Run{ID: 9, Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
+		Status: regdrift.RunDone, Outcome: regdrift.OutcomeDrift, Guard: guard,
+		AllowMassDelete: false, NoDelete: true, CreatedAt: finished, FinishedAt: &finished,
+		Summary: regdrift.Summary{Repositories: 1, Tags: 40, SkippedActions: 30, HeldBack: 30,
+			Counts: regdrift.Counts{OnlyOnSecondary: 40}}}
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	doc.CheckTexts(t, map[string]string{"guard-tripped": guard.Note,
+		"run-options": "no delete", "summary-withheld": "30"})
+	if got := viewtest.Text(doc.One(t, "withheld-hint")); !strings.Contains(got,
+		"deletion guard") {
+		t.Errorf("withheld hint %q does not name the deletion guard", got)
+	}
+
+	run.Guard, run.AllowMassDelete, run.NoDelete = regdrift.Guard{}, true, false
+	doc = render(t, views.Run(views.NewRunPage(layout("Run #9"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	if n := len(doc.All("guard-tripped")); n != 0 {
+		t.Errorf("guard note shown on a run it did not trip")
+	}
+	doc.CheckTexts(t, map[string]string{"run-options": "deletion guard off"})
 }

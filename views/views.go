@@ -33,6 +33,27 @@ type Layout struct {
 	// and swaps in the parts marked data-live; without JavaScript the page reloads every two
 	// seconds.
 	Live bool
+	// Viewer is who looks at the page and what they may do; buttons they may not use are
+	// left out (the server refuses them anyway).
+	Viewer Viewer
+}
+
+// Viewer is what the person or program looking at a page may do.
+type Viewer struct {
+	// Name and Role name the token signed in with; both are empty when access control is
+	// off, and then there is nobody to sign out.
+	Name, Role string
+	DryRun     bool // may start dry runs
+	Execute    bool // may start executes
+	Cancel     bool // may cancel runs
+}
+
+// SignInPage asks for a token. Next is the path to go on to; Failed says the last token was
+// refused.
+type SignInPage struct {
+	Layout
+	Next   string
+	Failed bool
 }
 
 // OverviewPage is the start page: whether the secondary can be trusted, the latest drift of
@@ -268,6 +289,20 @@ func (p ConfirmPage) Deletes() int {
 		n += r.Deletes()
 	}
 	return n
+}
+
+// Counted reports whether any repository the execute covers has been checked, so that its
+// counts stand for something; a scope of repositories never checked has none.
+func (p ConfirmPage) Counted() bool {
+	if len(p.Scope) == 0 {
+		return p.Totals.Repositories > 0
+	}
+	for _, r := range p.Repos {
+		if r.Summary != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Known reports whether any repository has been checked, so that the page has numbers.

@@ -39,10 +39,13 @@ func render(t *testing.T, c templ.Component) *viewtest.Doc {
 	return viewtest.Parse(t, buf.String())
 }
 
+// layout is a page frame for a viewer who may do everything, as without access control.
 func layout(title string) views.Layout {
 	return views.Layout{Title: title, StyleURL: "/static/style.0123abcd.css",
-		IconURL: "/static/icon.4567cdef.svg"}
+		IconURL: "/static/icon.4567cdef.svg", Viewer: admin}
 }
+
+var admin = views.Viewer{DryRun: true, Execute: true, Cancel: true}
 
 var attrOf = viewtest.Attr
 

@@ -49,7 +49,7 @@ func BenchmarkPlan(b *testing.B) {
 			tags := drift.Classify(sides(0, n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if got := reconcile.Plan(tags, reconcile.PlanOptions{}); got == 0 {
+				if got := reconcile.Plan(tags, reconcile.PlanOptions{}); got.Actions == 0 {
 					b.Fatal("no actions planned")
 				}
 			}
@@ -128,7 +128,8 @@ func benchScale(b *testing.B, repos, perRepo int, keep bool) {
 		res := &regdrift.RepoResult{RunID: run.ID, Name: fmt.Sprintf("team%02d/app%05d", r%10, r)}
 		res.Tags = drift.Classify(p, s)
 		res.Before = regdrift.CountTags(res.Tags)
-		res.Actions = reconcile.Plan(res.Tags, reconcile.PlanOptions{})
+		plan := reconcile.Plan(res.Tags, reconcile.PlanOptions{SecondaryTags: len(s.Tags)})
+		res.Actions, res.HeldBack = plan.Actions, plan.HeldBack
 		res.Status = regdrift.RepoDrift
 		if err := store.SaveRepoResult(ctx, res); err != nil {
 			b.Fatal(err)

@@ -20,9 +20,12 @@ type Engine struct {
 	store     regdrift.Store
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *Metrics
 
 	// workers bounds the tags resolved, checked or acted on at once on each registry.
 	workers int
+	// limits are the deletion guard's.
+	limits regdrift.DeleteLimits
 	// primarySem and secondarySem bound the requests in flight to each registry across all
 	// the repositories a run handles at once.
 	primarySem   chan struct{}
@@ -37,8 +40,12 @@ type Config struct {
 	Store       regdrift.Store
 	Logger      *slog.Logger
 	Concurrency int
+	// DeleteLimits are the deletion guard's; zero values take the defaults.
+	DeleteLimits regdrift.DeleteLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, when set, records every finished run.
+	Metrics *Metrics
 }
 
 // New returns an engine.
@@ -58,7 +65,9 @@ func New(c Config) *Engine {
 		store:        c.Store,
 		log:          c.Logger,
 		now:          func() time.Time { return c.Now().UTC() },
+		metrics:      c.Metrics,
 		workers:      c.Concurrency,
+		limits:       c.DeleteLimits.WithDefaults(),
 		primarySem:   make(chan struct{}, c.Concurrency),
 		secondarySem: make(chan struct{}, c.Concurrency),
 		locks:        repoLocks{held: map[string]chan struct{}{}},
@@ -69,13 +78,30 @@ func New(c Config) *Engine {
 func (e *Engine) Primary() registry.Endpoint   { return e.primary.Endpoint() }
 func (e *Engine) Secondary() registry.Endpoint { return e.secondary.Endpoint() }
 
+// Signals stop a run between repositories. A nil channel never fires.
+type Signals struct {
+	// Cancel ends the run for good: it is recorded as canceled.
+	Cancel <-chan struct{}
+	// Drain stops it for a shutdown: it is recorded as interrupted, to resume later.
+	Drain <-chan struct{}
+}
+
 // Run carries out run, which must already be in the store, and returns its repository results
 // with their tags. Closing cancel stops the run between repositories. The run's status,
 // outcome, summary and progress are written to the store as it goes; the returned error is
 // only for a failure to record.
 func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
-	return e.run(ctx, run, cancel, true)
+	return e.RunWith(ctx, run, Signals{Cancel: cancel})
+}
+
+// RunWith is Run with both signals. A run that was interrupted before resumes: the
+// repositories it finished keep their results (returned without their tags) and are not
+// handled again. A run that ctx ends is interrupted too, except a CLI run, which nobody
+// resumes and which is canceled.
+func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
+	sig Signals) ([]*regdrift.RepoResult, error) {
+	return e.run(ctx, run, sig, true)
 }
 
 // RunCounts is Run, but each result drops its tag rows once they are recorded (Tags is nil),
@@ -83,36 +109,52 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 // rows until it ends needs hundreds of megabytes; one that holds counts, a few.
 func (e *Engine) RunCounts(ctx context.Context, run *regdrift.Run,
 	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
-	return e.run(ctx, run, cancel, false)
+	return e.run(ctx, run, Signals{Cancel: cancel}, false)
 }
 
-// run is Run, or RunCounts without keepTags.
-func (e *Engine) run(ctx context.Context, run *regdrift.Run, cancel <-chan struct{},
+// run is RunWith, or RunCounts without keepTags.
+func (e *Engine) run(ctx context.Context, run *regdrift.Run, sig Signals,
 	keepTags bool) ([]*regdrift.RepoResult, error) {
-	started := e.now()
-	run.Status, run.StartedAt = regdrift.RunRunning, &started
+	if run.StartedAt == nil {
+		started := e.now()
+		run.StartedAt = &started
+	}
+	run.Status = regdrift.RunRunning
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record start of run %d: %w", run.ID, err)
 	}
 	log := e.log.With("run_id", run.ID, "mode", run.Mode)
-	log.Info("run started", "scope", run.Scope, "deep", run.Deep)
+	log.Info("run started", "scope", run.Scope, "deep", run.Deep, "trigger", run.Trigger,
+		"interruptions", run.Interruptions)
 
 	names, err := e.repositories(ctx, run.Scope)
 	if err != nil {
 		log.Error("run failed", "err", err)
-		return nil, e.finish(ctx, run, nil, regdrift.RunFailed, err.Error())
+		return nil, e.finish(ctx, run, nil, nil, regdrift.RunFailed, err.Error())
 	}
-	run.ReposTotal = len(names)
+	done, todo, err := e.finishedBefore(ctx, run, names)
+	if err != nil {
+		return nil, err
+	}
+	run.ReposTotal, run.ReposDone, run.Summary = len(names), len(done), Summarize(done)
+	run.Guard = regdrift.Guard{Limits: e.limits}
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return nil, fmt.Errorf("record repositories of run %d: %w", run.ID, err)
 	}
-
-	results, stopped := e.runRepos(ctx, run, names, cancel, keepTags)
-	status, msg := regdrift.RunDone, ""
-	if stopped != "" {
-		status, msg = regdrift.RunCanceled, stopped
+	if len(done) > 0 {
+		log.Info("run resumed", "finished_before", len(done), "left", len(todo))
 	}
-	if err := e.finish(ctx, run, results, status, msg); err != nil {
+
+	// A resumed run counts the deletions still to do; the first attempt counted them all.
+	budget := e.budget(ctx, run, todo)
+	actions := newActionTally()
+	results, stopped := e.runRepos(ctx, run, todo, budget, sig,
+		repoOpts{keepTags: keepTags, actions: actions})
+	results = append(done, results...)
+	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
+	status := stopStatus(run, stopped, sig)
+	run.Guard = guardReport(e.limits, results, budget.tripped())
+	if err := e.finish(ctx, run, results, actions, status, stopped); err != nil {
 		return results, err
 	}
 	log.Info("run finished", "status", run.Status, "outcome", run.Outcome,
@@ -122,12 +164,61 @@ func (e *Engine) run(ctx context.Context, run *regdrift.Run, cancel <-chan struc
 	return results, nil
 }
 
+// finishedBefore splits names into the results an earlier, interrupted attempt of run
+// finished and the names still to do. A run never interrupted has done nothing yet.
+func (e *Engine) finishedBefore(ctx context.Context, run *regdrift.Run,
+	names []string) (done []*regdrift.RepoResult, todo []string, err error) {
+	if run.Interruptions == 0 {
+		return nil, names, nil
+	}
+	prior, err := e.store.ListRunRepos(ctx, run.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read what run %d finished before: %w", run.ID, err)
+	}
+	finished := map[string]*regdrift.RepoResult{}
+	for _, r := range prior {
+		if r.Finished {
+			finished[r.Name] = r
+		}
+	}
+	for _, n := range names {
+		if r, ok := finished[n]; ok {
+			done = append(done, r)
+		} else {
+			todo = append(todo, n)
+		}
+	}
+	return done, todo, nil
+}
+
+// stopStatus is the status a run ends in, given why it stopped early ("" when it did not).
+func stopStatus(run *regdrift.Run, stopped string, sig Signals) regdrift.RunStatus {
+	switch {
+	case stopped == "":
+		return regdrift.RunDone
+	case fired(sig.Cancel) || run.Trigger == regdrift.TriggerCLI:
+		return regdrift.RunCanceled
+	default:
+		return regdrift.RunInterrupted
+	}
+}
+
+func fired(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return c != nil
+	default:
+		return false
+	}
+}
+
 // runRepos handles the repositories, several at once, and returns their results in name
-// order. When the run is canceled or ctx ends, repositories not yet started (including those
-// waiting for another run to let go of them) are left out, and the reason is returned.
+// order. When the run is canceled, drained or ctx ends, repositories not yet started
+// (including those waiting for another run to let go of them) are left out, and the reason
+// is returned. A repository already started goes on to its end unless ctx ends.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
-	cancel <-chan struct{}, keepTags bool) ([]*regdrift.RepoResult, string) {
-	stop, release := stopContext(ctx, cancel)
+	budget *runBudget, sig Signals, opts repoOpts) ([]*regdrift.RepoResult, string) {
+	stop, release := stopContext(ctx, sig)
 	defer release()
 	var (
 		mu      sync.Mutex
@@ -138,7 +229,7 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, stop, run, name, keepTags)
+				res := e.repo(ctx, stop, run, budget, name, opts)
 				if res == nil {
 					continue // stopped before it started
 				}
@@ -162,19 +253,20 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	wg.Wait()
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	if len(results) < len(names) || ctx.Err() != nil {
-		return results, stopReason(ctx, cancel)
+		return results, stopReason(ctx, sig)
 	}
 	return results, ""
 }
 
-// stopContext returns a context that ends when ctx does or cancel is closed: what a run
+// stopContext returns a context that ends when ctx does or a signal fires: what a run
 // watches between and before repositories.
-func stopContext(ctx context.Context, cancel <-chan struct{}) (context.Context,
-	context.CancelFunc) {
+func stopContext(ctx context.Context, sig Signals) (context.Context, context.CancelFunc) {
 	stop, release := context.WithCancel(ctx)
 	go func() {
 		select {
-		case <-cancel:
+		case <-sig.Cancel:
+			release()
+		case <-sig.Drain:
 			release()
 		case <-stop.Done():
 		}
@@ -183,11 +275,12 @@ func stopContext(ctx context.Context, cancel <-chan struct{}) (context.Context,
 }
 
 // stopReason says why a run stopped early.
-func stopReason(ctx context.Context, cancel <-chan struct{}) string {
-	select {
-	case <-cancel:
+func stopReason(ctx context.Context, sig Signals) string {
+	switch {
+	case fired(sig.Cancel):
 		return "canceled"
-	default:
+	case fired(sig.Drain):
+		return "interrupted: the server stopped; the run resumes when it starts again"
 	}
 	if err := ctx.Err(); err != nil {
 		return "interrupted: " + err.Error()
@@ -207,7 +300,7 @@ func (e *Engine) progress(ctx context.Context, run *regdrift.Run, res *regdrift.
 
 // finish records the end of a run.
 func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdrift.RepoResult,
-	status regdrift.RunStatus, msg string) error {
+	actions *actionTally, status regdrift.RunStatus, msg string) error {
 	done := e.now()
 	run.Status, run.FinishedAt, run.Error = status, &done, msg
 	run.ReposDone = len(results)
@@ -216,11 +309,17 @@ func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdr
 	if status != regdrift.RunDone {
 		run.Outcome = regdrift.OutcomeError
 	}
+	if status == regdrift.RunInterrupted {
+		// Not over: it waits to resume, and what it did so far is already recorded.
+		run.FinishedAt, run.Outcome = nil, regdrift.OutcomeNone
+		run.Interruptions++
+	}
 	if status == regdrift.RunFailed {
 		run.Summary.Errors++ // the failure that kept every repository from being handled
 	}
 	// The run's own context may be over (a shutdown); the record must still be written.
 	ctx = context.WithoutCancel(ctx)
+	e.metrics.observe(run, actions)
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("record end of run %d: %w", run.ID, err)
 	}

@@ -29,10 +29,32 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, func(pHost, sHost string) error {
+		_, err := regtest.Demo(t.Context(), pHost, sHost)
+		return err
+	}, reconcile.Config{})
+}
+
+// newEnvWith is newEnv with the registries filled by fill and the engine configured by cfg
+// (its registries and store are set here).
+func newEnvWith(t *testing.T, fill func(primaryHost, secondaryHost string) error,
+	cfg reconcile.Config) *env {
+	t.Helper()
+	return newEnvOpts(t, fill, cfg, registry.Options{
+		// Keep regclient's own backoff short, so injected faults end the test quickly.
+		RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+	})
+}
+
+// newEnvOpts is newEnvWith with the registry clients built with opts, and both registries
+// started with regOpts.
+func newEnvOpts(t *testing.T, fill func(primaryHost, secondaryHost string) error,
+	cfg reconcile.Config, opts registry.Options, regOpts ...dist2.Option) *env {
+	t.Helper()
 	ctx := t.Context()
-	e := &env{pReg: dist2.New(t), sReg: dist2.New(t)}
-	if _, err := regtest.Demo(ctx, e.pReg.Host, e.sReg.Host); err != nil {
-		t.Fatalf("fill demo: %v", err)
+	e := &env{pReg: dist2.New(t, regOpts...), sReg: dist2.New(t, regOpts...)}
+	if err := fill(e.pReg.Host, e.sReg.Host); err != nil {
+		t.Fatalf("fill registries: %v", err)
 	}
 	e.primary = newProxy(t, e.pReg.URL)
 	e.secondary = newProxy(t, e.sReg.URL)
@@ -42,18 +64,15 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
+	opts.Logger, opts.Concurrency = testLogger(), 8
 	pair, err := registry.NewPair(registry.Config{URL: e.primary.URL},
-		registry.Config{URL: e.secondary.URL}, registry.Options{
-			Logger: testLogger(), Concurrency: 8,
-			// Keep regclient's own backoff short, so injected faults end the test quickly.
-			RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		})
+		registry.Config{URL: e.secondary.URL}, opts)
 	if err != nil {
 		t.Fatalf("registry pair: %v", err)
 	}
-	e.engine = reconcile.New(reconcile.Config{
-		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: testLogger(),
-	})
+	cfg.Primary, cfg.Secondary, cfg.Store, cfg.Logger = pair.Primary, pair.Secondary, store,
+		testLogger()
+	e.engine = reconcile.New(cfg)
 	return e
 }
 
@@ -78,9 +97,15 @@ func testLogger() *slog.Logger {
 func (e *env) run(t *testing.T, mode regdrift.Mode, deep bool,
 	scope ...string) (*regdrift.Run, map[string]*regdrift.RepoResult) {
 	t.Helper()
+	return e.runWith(t, &regdrift.Run{Mode: mode, Deep: deep, Scope: scope})
+}
+
+// runWith records and carries out run as given (its trigger and status are set here).
+func (e *env) runWith(t *testing.T,
+	run *regdrift.Run) (*regdrift.Run, map[string]*regdrift.RepoResult) {
+	t.Helper()
 	ctx := t.Context()
-	run := &regdrift.Run{Mode: mode, Trigger: regdrift.TriggerCLI, Deep: deep,
-		Scope: scope, Status: regdrift.RunQueued}
+	run.Trigger, run.Status = regdrift.TriggerCLI, regdrift.RunQueued
 	if err := e.store.CreateRun(ctx, run); err != nil {
 		t.Fatalf("create run: %v", err)
 	}

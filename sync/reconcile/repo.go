@@ -3,6 +3,10 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -14,10 +18,9 @@ import (
 // repo checks one repository and, for an execute, reconciles and verifies it. Every failure
 // ends up in the result; none is returned, so the run goes on with the other repositories.
 // It returns nil when stop ended before the repository was started: waiting for another run
-// to let go of it does not count as a start. Without keepTags, a result whose rows were
-// recorded drops them; one whose recording failed keeps them, as they are nowhere else.
-func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, name string,
-	keepTags bool) *regdrift.RepoResult {
+// to let go of it does not count as a start.
+func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runBudget,
+	name string, opts repoOpts) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	if err := regdrift.ValidateRepoName(name); err != nil {
 		return e.failRepo(ctx, res, err)
@@ -33,21 +36,98 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, name string,
 
 	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
 	rec := context.WithoutCancel(ctx)
-	e.check(ctx, run, res)
+	e.check(ctx, run, budget, res)
+	if run.Interruptions > 0 && run.Mode == regdrift.ModeExecute {
+		e.carryOver(rec, run, res)
+	}
+	res.Finished = run.Mode != regdrift.ModeExecute || res.Actions == 0
 	// A plan that could not be recorded is not carried out: its trace would be lost.
 	saved := e.save(rec, res)
-	if saved && run.Mode == regdrift.ModeExecute && res.Actions > 0 {
+	if saved && !res.Finished {
 		e.reconcile(ctx, run, res)
+		// Actions cut short by the end of ctx are done again when the run resumes.
+		res.Finished = ctx.Err() == nil
 		saved = e.save(rec, res)
 	}
-	if saved && !keepTags {
+	opts.actions.add(res.Tags)
+	if saved && !opts.keepTags {
 		res.Tags = nil
 	}
 	return res
 }
 
+// repoOpts is what a run asks of each repository beside the work.
+type repoOpts struct {
+	// keepTags keeps a result's rows; without it, a result whose rows were recorded drops
+	// them, and one whose recording failed keeps them, as they are nowhere else.
+	keepTags bool
+	// actions counts the actions of every repository for the metrics.
+	actions *actionTally
+}
+
+// carryOver keeps, in a repository an interrupted attempt of run had started on, the rows of
+// the actions that attempt carried out: the new check sees their tags in sync and would
+// otherwise drop the record of what was done. An action recorded as running when the process
+// stopped, whose tag needs nothing now, was completed. Tags that still need an action get it
+// again.
+func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	prior, _, err := e.store.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: res.Name})
+	if err != nil {
+		// Not fatal: the repository is handled afresh, only the earlier rows are not kept.
+		e.log.Warn("read earlier attempt", "run_id", run.ID, "repository", res.Name, "err", err)
+		return
+	}
+	earlier := make(map[string]regdrift.TagDrift, len(prior))
+	for _, p := range prior {
+		if p.Action != regdrift.ActionNone &&
+			(p.Result == regdrift.ResultOK || p.Result == regdrift.ResultRunning) {
+			earlier[p.Tag] = p.TagDrift
+		}
+	}
+	if len(earlier) == 0 {
+		return
+	}
+	for i := range res.Tags {
+		t := &res.Tags[i]
+		p, ok := earlier[t.Tag]
+		if !ok {
+			continue
+		}
+		delete(earlier, t.Tag)
+		if t.Result != regdrift.ResultPlanned { // nothing left to do: the action was done
+			*t = carriedOut(p)
+		}
+	}
+	// Deleted orphans are listed on neither side any more.
+	for _, tag := range slices.Sorted(maps.Keys(earlier)) {
+		res.Tags = append(res.Tags, carriedOut(earlier[tag]))
+	}
+	sort.Slice(res.Tags, func(i, j int) bool { return res.Tags[i].Tag < res.Tags[j].Tag })
+	res.Before = regdrift.CountTags(res.Tags)
+	res.Actions = countActions(res.Tags)
+	res.Status = repoStatus(res, res.Before)
+}
+
+// carriedOut is an earlier attempt's row of an action that was carried out.
+func carriedOut(p regdrift.TagDrift) regdrift.TagDrift {
+	p.Result, p.Error, p.Verified = regdrift.ResultOK, "", ""
+	return p
+}
+
+// countActions counts the actions a plan carries out or carried out.
+func countActions(tags []regdrift.TagDrift) int {
+	n := 0
+	for _, t := range tags {
+		if t.Action != regdrift.ActionNone && t.Result != regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
+}
+
 // check observes the repository and plans what would bring the secondary in line.
-func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget,
+	res *regdrift.RepoResult) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
 	if run.Deep {
@@ -60,16 +140,44 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, res *regdrift.Rep
 		// repository in sync. (A catalog may list a repository whose tags are all gone.)
 		res.Error = "repository not found on either registry"
 	}
-	res.Actions = Plan(res.Tags, PlanOptions{NoDelete: run.NoDelete,
-		PrimaryEmpty: obs.primaryEmpty})
+	opts := PlanOptions{NoDelete: run.NoDelete, PrimaryEmpty: obs.primaryEmpty,
+		SecondaryTags: obs.secondaryTags, Limits: e.limits,
+		AllowMassDelete: run.AllowMassDelete}
+	p := Plan(res.Tags, opts)
+	if hold := budget.reserve(p.Deletes); hold != "" {
+		opts.HoldDeletes = hold
+		p = Plan(res.Tags, opts)
+	}
+	res.Actions, res.HeldBack = p.Actions, p.HeldBack
+	if p.Guard != "" {
+		res.Error = joinMsg(res.Error, p.Guard)
+	}
 	res.Skipped = countWithheld(res.Tags)
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
+	e.logCheck(ctx, run, res)
+}
+
+// logCheck writes what a check found, per tag, at Debug: the detail an operator asks for when
+// a count looks wrong, too much for every run's log.
+func (e *Engine) logCheck(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+	if !e.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	log := e.log.With("run_id", run.ID, "repository", res.Name)
+	for _, t := range res.Tags {
+		log.DebugContext(ctx, "tag checked", "tag", t.Tag, "state", t.State,
+			"primary_digest", t.Primary.Digest, "secondary_digest", t.Secondary.Digest,
+			"action", t.Action, "result", t.Result, "err", t.Error)
+	}
+	log.DebugContext(ctx, "repository checked", "status", res.Status, "tags", len(res.Tags),
+		"drift", res.Before.Drift(), "actions", res.Actions, "skipped_actions", res.Skipped,
+		"err", res.Error)
 }
 
 // reconcile carries out the plan and checks the repository again.
 func (e *Engine) reconcile(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
-	e.act(ctx, res.Name, res.Tags)
+	e.act(ctx, run.ID, res.Name, res.Tags)
 	res.Failed = countFailed(res.Tags)
 	// Broken tags are only seen by a deep check, so their repair is verified by one.
 	after := e.observe(ctx, res.Name, run.Deep || res.Before.Broken > 0)
@@ -152,6 +260,8 @@ type observation struct {
 	// primaryEmpty is true when the primary listed the repository without error and found
 	// no tag in it.
 	primaryEmpty bool
+	// secondaryTags is the number of tags the secondary listed.
+	secondaryTags int
 	// unknown is true when neither registry knows the repository.
 	unknown bool
 }
@@ -182,8 +292,9 @@ func (e *Engine) observe(ctx context.Context, name string, deep bool) observatio
 	}
 	return observation{
 		tags: tags, primaryErr: p.Err, secondaryErr: s.Err,
-		primaryEmpty: p.Err == nil && len(p.Tags) == 0,
-		unknown:      p.Err == nil && s.Err == nil && !pFound && !sFound,
+		primaryEmpty:  p.Err == nil && len(p.Tags) == 0,
+		secondaryTags: len(s.Tags),
+		unknown:       p.Err == nil && s.Err == nil && !pFound && !sFound,
 	}
 }
 
@@ -294,19 +405,32 @@ func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift
 }
 
 // act carries out the planned actions: copies first, so a tag that moves is never absent, then
-// deletions. Each tag's result and error are set in place.
-func (e *Engine) act(ctx context.Context, name string, tags []regdrift.TagDrift) {
-	log := e.log.With("repository", name)
+// deletions. Each tag's result and error are set in place, and recorded as running before the
+// action starts and again when it ends, so that a crash leaves a trace of what was under way.
+// An action whose start cannot be recorded is not started.
+func (e *Engine) act(ctx context.Context, runID int64, name string, tags []regdrift.TagDrift) {
+	log := e.log.With("run_id", runID, "repository", name)
+	rec := context.WithoutCancel(ctx)
 	one := func(i int) {
 		t := &tags[i]
-		err := e.do(ctx, name, t)
-		if err != nil {
-			t.Result, t.Error = regdrift.ResultFailed, err.Error()
-			log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+		t.Result = regdrift.ResultRunning
+		if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+			t.Result = regdrift.ResultFailed
+			t.Error = "not started: recording the action failed: " + err.Error()
+			log.Error("record action start", "tag", t.Tag, "err", err)
 			return
 		}
-		t.Result = regdrift.ResultOK
-		log.Debug("action done", "tag", t.Tag, "action", t.Action)
+		if err := e.do(ctx, name, t); err != nil {
+			t.Result, t.Error = regdrift.ResultFailed, err.Error()
+			log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+		} else {
+			t.Result = regdrift.ResultOK
+			log.Debug("action done", "tag", t.Tag, "action", t.Action)
+		}
+		if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+			// The repository's record after verification writes the row again.
+			log.Warn("record action end", "tag", t.Tag, "err", err)
+		}
 	}
 	inTurn := func(g []int) {
 		for _, i := range g {

@@ -171,17 +171,19 @@ func TestRunner_CloseMidRunRecordsWhatWasDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-entered
-	r.Close() // a shutdown: ends the run's registry requests and waits for its records
+	r.Close() // a hard stop: ends the run's registry requests and waits for its records
 	got, err := r.Wait(t.Context(), run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != regdrift.RunCanceled || !strings.HasPrefix(got.Error, "interrupted") {
-		t.Errorf("run %+v, want canceled as interrupted", got)
+	if got.Status != regdrift.RunInterrupted || !strings.HasPrefix(got.Error, "interrupted") ||
+		got.Interruptions != 1 || got.FinishedAt != nil {
+		t.Errorf("run %+v, want interrupted, to resume", got)
 	}
 	repos, err := e.store.ListRunRepos(t.Context(), run.ID)
-	if err != nil || len(repos) != 1 || repos[0].Status != regdrift.RepoError {
-		t.Fatalf("recorded %v (%v), want geo/app with an error", repos, err)
+	if err != nil || len(repos) != 1 || repos[0].Status != regdrift.RepoError ||
+		repos[0].Finished {
+		t.Fatalf("recorded %v (%v), want geo/app with an error, to be done again", repos, err)
 	}
 	rows, _, err := e.store.ListRunTags(t.Context(), run.ID, regdrift.TagFilter{})
 	if err != nil || len(rows) != 3 {

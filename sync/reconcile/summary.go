@@ -20,6 +20,7 @@ func addResult(s *regdrift.Summary, r *regdrift.RepoResult) {
 	s.Actions += r.Actions
 	s.FailedActions += r.Failed
 	s.SkippedActions += r.Skipped
+	s.HeldBack += r.HeldBack
 	s.Errors += r.Before.Unresolved + r.Failed
 	if r.Error != "" {
 		s.Errors++

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,10 +123,15 @@ type Options struct {
 	// DockerCreds reads the docker config file and its credential helpers.
 	DockerCreds bool
 	// RetryLimit, RetryDelay and RetryMax tune regclient's own backoff; zero keeps its
-	// defaults. Tests shorten them.
+	// defaults (5 tries, 100ms doubling to 30s). Tests shorten them. regclient retries a
+	// request that failed to connect or got 429, 408, 500, 502 or 504; it does not retry
+	// 503, 401 after a failed login, 403 or 404.
 	RetryLimit int
 	RetryDelay time.Duration
 	RetryMax   time.Duration
+	// RetryAfterMax caps the wait a registry may ask for with Retry-After (default 60s):
+	// regclient sleeps as long as a 429 says, so "Retry-After: 86400" would hold a run a day.
+	RetryAfterMax time.Duration
 	// Transport, when set, carries every request (a counting or fault-injecting layer).
 	Transport http.RoundTripper
 	// RequestTimeout bounds the wait for a response's headers (default 60s), so a registry
@@ -133,6 +140,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// ListTimeout bounds one repository's tag listing, every page included (default 10m).
 	ListTimeout time.Duration
+	// Metrics, when set, counts every request by registry, method and status code.
+	Metrics *Metrics
 }
 
 // Pair is the primary and secondary of one mirror relationship.
@@ -167,6 +176,9 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 	if opts.ListTimeout <= 0 {
 		opts.ListTimeout = 10 * time.Minute
 	}
+	if opts.RetryAfterMax <= 0 {
+		opts.RetryAfterMax = time.Minute
+	}
 	rc := newRegClient(pe, se, primary, secondary, opts)
 	p := &Primary{reader: reader{rc: rc, ep: pe, listTimeout: opts.ListTimeout,
 		log: opts.Logger.With("registry", "primary"), repoRefs: &sync.Map{}}}
@@ -190,7 +202,9 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 		t.MaxIdleConnsPerHost = opts.Concurrency
 		next = t
 	}
-	hc := &http.Client{Transport: newReadOnlyTransport(pe, next)}
+	next = retryAfterCap{next: next, max: opts.RetryAfterMax, log: opts.Logger}
+	hc := &http.Client{Transport: newReadOnlyTransport(pe,
+		newObservingTransport(pe, se, opts.Metrics, opts.Logger, next))}
 	var rcOpts []regclient.Opt
 	if opts.DockerCreds {
 		// First, so that credentials from the environment, set next, take precedence.
@@ -261,6 +275,36 @@ func writesRegistry(r *http.Request) bool {
 	}
 	p := path.Clean("/" + r.URL.Path)
 	return (p == "/v2" || strings.HasPrefix(p, "/v2/")) && p != "/v2/auth"
+}
+
+// retryAfterCap shortens a Retry-After longer than max to max. It does not retry anything
+// itself: regclient's backoff does, and honours the header it is left with.
+type retryAfterCap struct {
+	next http.RoundTripper
+	max  time.Duration
+	log  *slog.Logger
+}
+
+func (t retryAfterCap) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// regclient's final error says only "retry limit exceeded"; the log keeps the cause.
+		t.log.Warn("registry rate limit", "host", r.URL.Host, "path", r.URL.Path,
+			"retry_after", resp.Header.Get("Retry-After"))
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		return resp, nil
+	}
+	// regclient reads the header as a number of seconds (fractions allowed) and ignores the
+	// HTTP-date form, which then gets its ordinary backoff.
+	secs, perr := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64)
+	if perr == nil && (secs > t.max.Seconds() || math.IsInf(secs, 0) || math.IsNaN(secs)) {
+		resp.Header.Set("Retry-After", strconv.FormatFloat(t.max.Seconds(), 'f', -1, 64))
+	}
+	return resp, nil
 }
 
 // newRef builds a reference on host for repo with a tag or a digest (one of them set).

@@ -6,9 +6,6 @@ import (
 	"fmt"
 
 	"github.com/regclient/regclient"
-	"github.com/regclient/regclient/types/descriptor"
-	"github.com/regclient/regclient/types/errs"
-	"github.com/regclient/regclient/types/manifest"
 )
 
 // Secondary is the mirror regdrift keeps in line with the primary.
@@ -24,7 +21,12 @@ type Secondary struct {
 // there instead of uploaded. The source is named by digest, so a tag
 // that moved on the primary since the check is not copied blindly. With force, every child is
 // checked and copied again even when the secondary already has the top manifest (a broken
-// tag).
+// tag). Content on the primary that lies about itself is refused before anything is sent
+// (ErrInvalidContent), and so is content the primary lacks.
+//
+// TODO: regclient does not copy a layer whose descriptor lists URLs (a foreign layer), so such
+// a tag reads as broken on a deep check after its copy; including them would let a failed
+// read on the primary fall back to the hosts the URLs name, which only configuration may.
 func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, force bool) error {
 	src, err := newRef(s.primary.Host, repoName, "", digest)
 	if err != nil {
@@ -33,6 +35,9 @@ func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, forc
 	dst, err := newRef(s.ep.Host, repoName, tag, "")
 	if err != nil {
 		return err
+	}
+	if err := s.checkSource(ctx, repoName, digest); err != nil {
+		return fmt.Errorf("copy %s@%s: source on %s: %w", repoName, digest, s.primary.URL, err)
 	}
 	seen := &copyBlobs{seen: map[string]bool{}}
 	opts := []regclient.ImageOpts{s.mountingCallback(ctx, repoName, seen)}
@@ -94,118 +99,4 @@ func (s *Secondary) restore(ctx context.Context, repoName, tag, digest string,
 		return fmt.Errorf("%w; putting the tag back on %s failed too: %v", cause, digest, err)
 	}
 	return fmt.Errorf("%w; the tag was put back on %s", cause, digest)
-}
-
-// MaxDepth bounds the nesting of indexes a deep check follows.
-const MaxDepth = 8
-
-// Missing lists the content behind repo@digest that the secondary lacks: child manifests at any
-// depth, configs and layers. An empty list means the tag can be pulled whole. An error means the
-// check itself could not finish and says nothing about the content.
-func (s *Secondary) Missing(ctx context.Context, repoName, digest string) ([]string, error) {
-	w := walker{s: s, repo: repoName, seen: map[string]bool{}}
-	if err := w.manifest(ctx, descriptor.Descriptor{}, digest, 0); err != nil {
-		return nil, err
-	}
-	return w.missing, nil
-}
-
-// walker visits the content graph of one tag on the secondary.
-//
-// TODO: each digest gets its own walker, so blobs shared by many tags of a repository are
-// checked once per tag digest; sharing the seen set across a repository would save requests.
-type walker struct {
-	s       *Secondary
-	repo    string
-	seen    map[string]bool
-	missing []string
-}
-
-func (w *walker) manifest(ctx context.Context, d descriptor.Descriptor, dig string,
-	depth int) error {
-	if depth > MaxDepth {
-		return fmt.Errorf("deep check of %s: indexes nested deeper than %d", w.repo, MaxDepth)
-	}
-	if w.seen[dig] {
-		return nil
-	}
-	w.seen[dig] = true
-	r, err := newRef(w.s.ep.Host, w.repo, "", dig)
-	if err != nil {
-		return err
-	}
-	var opts []regclient.ManifestOpts
-	if d.Digest != "" {
-		opts = append(opts, regclient.WithManifestDesc(d))
-	}
-	m, err := w.s.rc.ManifestGet(ctx, r, opts...)
-	if errors.Is(err, errs.ErrNotFound) {
-		w.missing = append(w.missing, "manifest "+dig)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("deep check of %s: get manifest %s: %w", w.repo, dig, err)
-	}
-	return w.children(ctx, m, depth)
-}
-
-func (w *walker) children(ctx context.Context, m manifest.Manifest, depth int) error {
-	if idx, ok := m.(manifest.Indexer); ok {
-		list, err := idx.GetManifestList()
-		if err != nil {
-			return fmt.Errorf("deep check of %s: read index: %w", w.repo, err)
-		}
-		for _, c := range list {
-			if err := w.manifest(ctx, c, c.Digest.String(), depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	img, ok := m.(manifest.Imager)
-	if !ok {
-		return nil
-	}
-	var blobs []descriptor.Descriptor
-	cfg, err := img.GetConfig()
-	switch {
-	case err == nil:
-		blobs = append(blobs, cfg)
-	case !errors.Is(err, errs.ErrUnsupportedMediaType):
-		// Only a manifest kind without a config (Docker schema 1) may skip it.
-		return fmt.Errorf("deep check of %s: read config: %w", w.repo, err)
-	}
-	layers, err := img.GetLayers()
-	if err != nil {
-		return fmt.Errorf("deep check of %s: read layers: %w", w.repo, err)
-	}
-	blobs = append(blobs, layers...)
-	for _, b := range blobs {
-		if err := w.blob(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (w *walker) blob(ctx context.Context, d descriptor.Descriptor) error {
-	dig := d.Digest.String()
-	if w.seen[dig] {
-		return nil
-	}
-	w.seen[dig] = true
-	r, err := newRef(w.s.ep.Host, w.repo, "", "")
-	if err != nil {
-		return err
-	}
-	rdr, err := w.s.rc.BlobHead(ctx, r, d)
-	if errors.Is(err, errs.ErrNotFound) {
-		w.missing = append(w.missing, "blob "+dig)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("deep check of %s: head blob %s: %w", w.repo, dig, err)
-	}
-	w.s.homes.add(w.repo, dig)
-	return rdr.Close()
 }

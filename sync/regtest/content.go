@@ -261,6 +261,7 @@ type jsonDesc struct {
 	Digest    digest.Digest      `json:"digest"`
 	Size      int64              `json:"size"`
 	Platform  *platform.Platform `json:"platform,omitempty"`
+	URLs      []string           `json:"urls,omitempty"`
 }
 
 type jsonManifest struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"net/http"
 	"net/http/httputil"
@@ -77,9 +78,11 @@ type Proxy struct {
 	srv      *serve.Server
 	pageTags int
 
-	mu     sync.Mutex
-	fault  Fault
-	counts map[Hit]int
+	mu        sync.Mutex
+	fault     Fault
+	intercept Intercept
+	modify    Modify
+	counts    map[Hit]int
 	// inFlight and maxInFlight measure concurrency, to check a client's bound.
 	inFlight, maxInFlight int
 	// uploaded counts the request body bytes of blob requests: what a client sent as content.
@@ -130,6 +133,17 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 				}
 			}
 		},
+		ModifyResponse: func(r *http.Response) error {
+			p.mu.Lock()
+			m := p.modify
+			p.mu.Unlock()
+			if m == nil {
+				return nil
+			}
+			return m(r)
+		},
+		// A body cut on purpose (ResetMidBody) is not news.
+		ErrorLog: log.New(io.Discard, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, http.StatusBadGateway, "proxy: "+err.Error())
 		},
@@ -138,6 +152,9 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 		defer p.enter()()
 		if status, ok := p.count(r); ok {
 			writeError(w, status, "regtest: injected fault")
+			return
+		}
+		if p.intercepted(w, r) {
 			return
 		}
 		p.countMount(r)
@@ -193,6 +210,29 @@ func (p *Proxy) SetFault(f Fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fault = f
+}
+
+// SetIntercept installs f, or removes it when f is nil: a fault that writes its own answer
+// (headers, a partial body, a hang, a closed connection). It runs after the Fault.
+func (p *Proxy) SetIntercept(f Intercept) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.intercept = f
+}
+
+// SetModify installs m, or removes it when m is nil: it changes the real registry's answers
+// on their way back (a header dropped, a body cut or replaced).
+func (p *Proxy) SetModify(m Modify) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.modify = m
+}
+
+func (p *Proxy) intercepted(w http.ResponseWriter, r *http.Request) bool {
+	p.mu.Lock()
+	f := p.intercept
+	p.mu.Unlock()
+	return f != nil && f(w, r)
 }
 
 // Count returns how many requests with method for kind the proxy has seen; an empty method

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/db"
@@ -27,6 +30,7 @@ Usage:
   regdrift check     [flags]   report drift; changes nothing
   regdrift reconcile [flags]   plan a reconcile; with --execute, carry it out and verify
   regdrift serve     [flags]   serve the dashboard and the REST API
+  regdrift token               print a new random API token and its SHA-256
 
 Exit codes of check and reconcile: 0 no drift (after --execute: reconciled and verified),
 1 drift found or remaining, 2 errors. Run 'regdrift COMMAND -h' for the flags of a command.
@@ -43,30 +47,30 @@ func Main(ctx context.Context, args []string, getenv func(string) string,
 		return exitClean
 	}
 	cmd := args[0]
+	if cmd == "token" {
+		if err := newToken(stdout); err != nil {
+			return exitError
+		}
+		return exitClean
+	}
 	if cmd != "check" && cmd != "reconcile" && cmd != "serve" {
 		fmt.Fprintf(stderr, "regdrift: unknown command %q\n\n%s", cmd, usage)
 		return exitError
 	}
-	var cfg Config
-	fs := flag.NewFlagSet("regdrift "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg.flags(fs, cmd, getenv)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitClean
+	cfg, err := loadConfig(cmd, args[1:], getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitClean
+	}
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "regdrift %s: %v\n", cmd, err)
 		}
 		return exitError
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "regdrift %s: unexpected arguments %q\n", cmd, fs.Args())
-		return exitError
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "regdrift %s: %v\n", cmd, err)
-		return exitError
-	}
 	log := newLogger(cfg, stderr)
-	var err error
 	code := exitClean
 	switch cmd {
 	case "serve":
@@ -79,6 +83,61 @@ func Main(ctx context.Context, args []string, getenv func(string) string,
 		return exitError
 	}
 	return code
+}
+
+// errReported is a failure the flag package has already told the user about.
+var errReported = errors.New("reported")
+
+// loadConfig builds the configuration of cmd from defaults, the file that --config (or
+// REGDRIFT_CONFIG) names, the environment and the flags in args, each overriding the one
+// before. The file's name is looked for before the flags are parsed, since their defaults
+// come from it.
+func loadConfig(cmd string, args []string, getenv func(string) string,
+	stderr io.Writer) (Config, error) {
+	cfg := defaults()
+	if path := configPath(args, getenv); path != "" {
+		if err := cfg.loadFile(path); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return cfg, err
+	}
+	fs := flag.NewFlagSet("regdrift "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.flags(fs, cmd)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, errReported
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return cfg, nil
+}
+
+// configPath finds the value of --config in args, as the flag package would read it, or
+// else REGDRIFT_CONFIG.
+func configPath(args []string, getenv func(string) string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "config" {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return getenv("REGDRIFT_CONFIG")
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
@@ -95,10 +154,16 @@ type app struct {
 	engine *reconcile.Engine
 }
 
-func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	pair, err := registry.NewPair(cfg.Primary, cfg.Secondary, registry.Options{
-		Logger: log, Concurrency: cfg.Concurrency, DockerCreds: true,
-	})
+// open wires the product. metrics, when set, gets the registries' and the runs' metrics.
+func open(ctx context.Context, cfg Config, log *slog.Logger,
+	metrics prometheus.Registerer) (*app, error) {
+	opts := registry.Options{Logger: log, Concurrency: cfg.Concurrency, DockerCreds: true}
+	var runMetrics *reconcile.Metrics
+	if metrics != nil {
+		opts.Metrics = registry.NewMetrics(metrics)
+		runMetrics = reconcile.NewMetrics(metrics)
+	}
+	pair, err := registry.NewPair(cfg.Primary.registry(), cfg.Secondary.registry(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +173,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	engine := reconcile.New(reconcile.Config{
 		Primary: pair.Primary, Secondary: pair.Secondary, Store: store, Logger: log,
-		Concurrency: cfg.Concurrency,
+		Concurrency: cfg.Concurrency, DeleteLimits: cfg.deleteLimits(), Metrics: runMetrics,
 	})
 	return &app{store: store, engine: engine}, nil
 }
@@ -121,14 +186,15 @@ func (a *app) close(log *slog.Logger) {
 
 // check runs check or reconcile in the foreground and prints the report.
 func check(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (int, error) {
-	a, err := open(ctx, cfg, log)
+	a, err := open(ctx, cfg, log, nil)
 	if err != nil {
 		return exitError, err
 	}
 	defer a.close(log)
 	run := &regdrift.Run{
 		Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI, Scope: cfg.Repos,
-		Deep: cfg.Deep, NoDelete: cfg.NoDelete, Status: regdrift.RunQueued,
+		Deep: cfg.Deep, NoDelete: cfg.NoDelete, AllowMassDelete: cfg.AllowMassDelete,
+		Status: regdrift.RunQueued,
 	}
 	if cfg.Execute {
 		run.Mode = regdrift.ModeExecute

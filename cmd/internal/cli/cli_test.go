@@ -157,6 +157,38 @@ func TestReconcile_PrimaryListingFails_Exit2(t *testing.T) {
 	}
 }
 
+// A primary that suddenly lists no tags in a big repository trips the deletion guard: nothing
+// is deleted, the report says why and how to override, and the exit code is not clean.
+func TestReconcile_DeletionGuard(t *testing.T) {
+	s := newSetup(t)
+	proxy, err := regtest.NewProxy(s.primary.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.SetModify(regtest.ReplaceBody(regtest.Match{Kind: regtest.PathTags},
+		func([]byte) []byte { return []byte(`{"name":"big/many","tags":[]}`) }))
+	args := s.args(proxy.URL, "reconcile", "--execute", "--repo", regtest.DemoBig)
+	code, out, _ := runCLI(t.Context(), args...)
+	if code != 2 || !strings.Contains(out, "deletion guard") ||
+		!strings.Contains(out, "--allow-mass-delete") {
+		t.Fatalf("exit %d, want 2 and the guard's note\n%s", code, out)
+	}
+	resp, err := regtest.RawManifest(t.Context(), http.MethodHead, s.secondary.URL,
+		regtest.DemoBig, "r001", regtest.ManifestTypes...)
+	if err != nil || resp.Status != http.StatusOK {
+		t.Errorf("r001 on the secondary: status %d err %v, want it kept", resp.Status, err)
+	}
+	code, out, _ = runCLI(t.Context(), append(args, "--format", "json")...)
+	var rep struct {
+		Guard regdrift.Guard `json:"guard"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 2 ||
+		!rep.Guard.Tripped || rep.Guard.HeldBack < 100 {
+		t.Errorf("json report guard %+v (exit %d, %v), want tripped", rep.Guard, code, err)
+	}
+}
+
 func TestReconcile_ExecuteThenClean(t *testing.T) {
 	s := newSetup(t)
 	var repos []string

@@ -6,70 +6,168 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/sync/registry"
 )
 
-// Config is everything a command needs, read from flags with environment fallbacks.
+// Config is everything a command needs. It comes from four places, each overriding the one
+// before: defaults, the YAML file of --config, the environment, and flags. A setting is one
+// field here: its yaml tag names it in the file, its env tag in the environment (config_env.go
+// applies both by reflection), and a line in flags gives it a flag when it has one.
 type Config struct {
-	Primary, Secondary registry.Config
-	Repos              []string
-	Concurrency        int
-	Deep               bool
-	DBPath             string
-	Format             string
-	Execute            bool
-	NoDelete           bool
-	Listen             string
-	LogLevel           slog.Level
-	LogFormat          string
+	Primary     Registry `yaml:"primary"`
+	Secondary   Registry `yaml:"secondary"`
+	Repos       []string `yaml:"repositories" env:"REGDRIFT_REPOSITORIES"`
+	Concurrency int      `yaml:"concurrency" env:"REGDRIFT_CONCURRENCY"`
+	Deep        bool     `yaml:"deep" env:"REGDRIFT_DEEP"`
+	DBPath      string   `yaml:"db" env:"REGDRIFT_DB"`
+	Format      string   `yaml:"format" env:"REGDRIFT_FORMAT"`
+	// Execute is asked for on each invocation, never kept in a file.
+	Execute  bool `yaml:"-"`
+	NoDelete bool `yaml:"no_delete" env:"REGDRIFT_NO_DELETE"`
+	// AllowMassDelete turns the deletion guard off, for one invocation only.
+	AllowMassDelete bool `yaml:"-"`
+	// The deletion guard's limits (regdrift.DeleteLimits).
+	GuardRepoShare float64    `yaml:"guard_repo_share" env:"REGDRIFT_GUARD_REPO_SHARE"`
+	GuardRepoMin   int        `yaml:"guard_repo_min" env:"REGDRIFT_GUARD_REPO_MIN"`
+	GuardRunMax    int        `yaml:"guard_run_max" env:"REGDRIFT_GUARD_RUN_MAX"`
+	Listen         string     `yaml:"listen" env:"REGDRIFT_LISTEN"`
+	LogLevel       slog.Level `yaml:"log_level" env:"REGDRIFT_LOG_LEVEL"`
+	LogFormat      string     `yaml:"log_format" env:"REGDRIFT_LOG_FORMAT"`
+
+	// Access control of serve (tokens.go). REGDRIFT_TOKENS and REGDRIFT_TOKENS_FILE replace
+	// the file's list.
+	Tokens []TokenConfig `yaml:"tokens"`
+	// InsecureNoAuth lets serve listen beyond loopback without tokens.
+	InsecureNoAuth bool `yaml:"insecure_no_auth" env:"REGDRIFT_INSECURE_NO_AUTH"`
+	// ExternalURL is the address browsers use, when a proxy in front differs from Listen; an
+	// https one makes the session cookie Secure.
+	ExternalURL string        `yaml:"external_url" env:"REGDRIFT_EXTERNAL_URL"`
+	TLSCert     string        `yaml:"tls_cert_file" env:"REGDRIFT_TLS_CERT_FILE"`
+	TLSKey      string        `yaml:"tls_key_file" env:"REGDRIFT_TLS_KEY_FILE"`
+	SessionTTL  time.Duration `yaml:"session_ttl" env:"REGDRIFT_SESSION_TTL"`
+
+	// Triggers of serve (triggers.go). The webhooks' secrets are not the API tokens: a
+	// registry sends WebhookSecret as a header, CI signs its requests with CISecret.
+	WebhookSecret Secret        `yaml:"webhook_secret" env:"REGDRIFT_WEBHOOK_SECRET"`
+	CISecret      Secret        `yaml:"ci_secret" env:"REGDRIFT_CI_SECRET"`
+	WebhookMode   regdrift.Mode `yaml:"webhook_mode" env:"REGDRIFT_WEBHOOK_MODE"`
+	// CheckInterval and ExecuteInterval queue a dry run or an execute of every repository
+	// that often; zero is off.
+	CheckInterval   time.Duration `yaml:"check_interval" env:"REGDRIFT_CHECK_INTERVAL"`
+	ExecuteInterval time.Duration `yaml:"execute_interval" env:"REGDRIFT_EXECUTE_INTERVAL"`
+	// DrainTimeout bounds how long a stopping server lets runs finish their repository.
+	DrainTimeout time.Duration `yaml:"drain_timeout" env:"REGDRIFT_DRAIN_TIMEOUT"`
+
+	// ConfigFile is the file the rest came from, if any.
+	ConfigFile string `yaml:"-"`
 }
 
-// repoList is a repeatable --repo flag.
-type repoList []string
+// Registry is one registry's address and credentials. Without credentials the docker config
+// file and its helpers are asked.
+type Registry struct {
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+}
 
-func (r *repoList) String() string     { return strings.Join(*r, ",") }
-func (r *repoList) Set(v string) error { *r = append(*r, v); return nil }
+func (r Registry) registry() registry.Config {
+	return registry.Config{URL: r.URL, Username: r.Username, Password: string(r.Password)}
+}
 
-// flags registers the flags of cmd on fs, defaults taken from the environment.
-func (c *Config) flags(fs *flag.FlagSet, cmd string, getenv func(string) string) {
-	fs.StringVar(&c.Primary.URL, "primary", getenv("REGDRIFT_PRIMARY"),
+// defaults is the configuration before any file, environment or flag.
+func defaults() Config {
+	d := regdrift.DefaultDeleteLimits()
+	return Config{Concurrency: 8, DBPath: "regdrift.db", Listen: "127.0.0.1:8080",
+		LogLevel: slog.LevelInfo, LogFormat: "text", SessionTTL: 12 * time.Hour,
+		GuardRepoShare: d.RepoShare, GuardRepoMin: d.RepoMin, GuardRunMax: d.RunMax,
+		WebhookMode: regdrift.ModeDryRun, DrainTimeout: 30 * time.Second}
+}
+
+// deleteLimits are the deletion guard's limits as configured.
+func (c *Config) deleteLimits() regdrift.DeleteLimits {
+	return regdrift.DeleteLimits{RepoShare: c.GuardRepoShare, RepoMin: c.GuardRepoMin,
+		RunMax: c.GuardRunMax}
+}
+
+// repoList is a repeatable --repo flag. The first --repo replaces the list of the file or the
+// environment instead of adding to it.
+type repoList struct {
+	list *[]string
+	set  bool
+}
+
+func (r *repoList) String() string {
+	if r.list == nil {
+		return ""
+	}
+	return strings.Join(*r.list, ",")
+}
+
+func (r *repoList) Set(v string) error {
+	if !r.set {
+		*r.list, r.set = nil, true
+	}
+	*r.list = append(*r.list, v)
+	return nil
+}
+
+// flags registers the flags of cmd on fs. Each flag's default is the value c already holds,
+// from defaults, the file and the environment, so that a flag given wins and one left out
+// changes nothing.
+func (c *Config) flags(fs *flag.FlagSet, cmd string) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile,
+		"YAML configuration file (env REGDRIFT_CONFIG); flags and the environment override it")
+	fs.StringVar(&c.Primary.URL, "primary", c.Primary.URL,
 		"primary registry URL: http://host:port for plain HTTP, https://host or host for TLS "+
 			"(env REGDRIFT_PRIMARY)")
-	fs.StringVar(&c.Secondary.URL, "secondary", getenv("REGDRIFT_SECONDARY"),
+	fs.StringVar(&c.Secondary.URL, "secondary", c.Secondary.URL,
 		"secondary registry URL (env REGDRIFT_SECONDARY)")
-	fs.Var((*repoList)(&c.Repos), "repo",
+	fs.Var(&repoList{list: &c.Repos}, "repo",
 		"repository to check, repeatable; default: every repository in both catalogs")
-	fs.IntVar(&c.Concurrency, "concurrency", 8, "requests in flight per registry")
-	fs.BoolVar(&c.Deep, "deep", false,
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "requests in flight per registry")
+	fs.BoolVar(&c.Deep, "deep", c.Deep,
 		"check that the secondary holds every child manifest and blob behind matching digests")
-	fs.StringVar(&c.DBPath, "db", envOr(getenv, "REGDRIFT_DB", "regdrift.db"),
-		"SQLite database file (env REGDRIFT_DB)")
-	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn, error")
+	fs.StringVar(&c.DBPath, "db", c.DBPath, "SQLite database file (env REGDRIFT_DB)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn, error")
+	fs.Float64Var(&c.GuardRepoShare, "guard-repo-share", c.GuardRepoShare,
+		"deletion guard: a repository where a run would delete more than this share of its "+
+			"tags on the secondary, and more than --guard-repo-min, deletes nothing")
+	fs.IntVar(&c.GuardRepoMin, "guard-repo-min", c.GuardRepoMin,
+		"deletion guard: the number of deletions in a repository that may pass as routine")
+	fs.IntVar(&c.GuardRunMax, "guard-run-max", c.GuardRunMax,
+		"deletion guard: a run that would delete more tags than this deletes none")
 	switch cmd {
 	case "check", "reconcile":
-		fs.StringVar(&c.Format, "format", "table", "output: table or json")
-		fs.BoolVar(&c.NoDelete, "no-delete", false, "keep orphan tags on the secondary")
+		fs.StringVar(&c.Format, "format", orDefault(c.Format, "table"), "output: table or json")
+		fs.BoolVar(&c.NoDelete, "no-delete", c.NoDelete, "keep orphan tags on the secondary")
+		fs.BoolVar(&c.AllowMassDelete, "allow-mass-delete", false,
+			"turn the deletion guard off for this run")
 	case "serve":
-		fs.StringVar(&c.Listen, "listen", envOr(getenv, "REGDRIFT_LISTEN", "127.0.0.1:8080"),
-			"address to listen on (env REGDRIFT_LISTEN)")
+		fs.StringVar(&c.Listen, "listen", c.Listen, "address to listen on (env REGDRIFT_LISTEN)")
+		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth,
+			"listen beyond loopback although no API token is configured: anyone who reaches "+
+				"the address may execute")
+		fs.StringVar(&c.ExternalURL, "external-url", c.ExternalURL,
+			"URL browsers reach the server at, behind a proxy; https makes cookies Secure")
+		fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "serve HTTPS with this certificate file")
+		fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "and this key file")
+		c.triggerFlags(fs)
 	}
 	if cmd == "reconcile" {
 		fs.BoolVar(&c.Execute, "execute", false,
 			"carry the plan out; without it the reconcile is a dry run")
 	}
-	// Secrets come from the environment only: flags show up in process listings.
-	c.Primary.Username = getenv("REGDRIFT_PRIMARY_USERNAME")
-	c.Primary.Password = getenv("REGDRIFT_PRIMARY_PASSWORD")
-	c.Secondary.Username = getenv("REGDRIFT_SECONDARY_USERNAME")
-	c.Secondary.Password = getenv("REGDRIFT_SECONDARY_PASSWORD")
+	// Secrets are never flags: flags show up in process listings.
 }
 
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
+func orDefault(v, def string) string {
+	if v != "" {
 		return v
 	}
 	return def
@@ -110,8 +208,32 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
 	}
+	if err := c.deleteLimits().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--guard-*: %w", err))
+	}
 	if c.DBPath == "" {
 		errs = append(errs, errors.New("--db must name a file"))
 	}
+	if _, err := c.serverTokens(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.ExternalURL != "" {
+		if u, err := url.Parse(c.ExternalURL); err != nil || u.Host == "" ||
+			(u.Scheme != "http" && u.Scheme != "https") {
+			errs = append(errs, fmt.Errorf("--external-url %q: want http(s)://host", c.ExternalURL))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("session_ttl %s: want a minute or more", c.SessionTTL))
+	}
+	errs = append(errs, c.validateTriggers())
 	return errors.Join(errs...)
+}
+
+// secureCookies reports whether browsers reach the server over HTTPS.
+func (c *Config) secureCookies() bool {
+	return c.TLSCert != "" || strings.HasPrefix(c.ExternalURL, "https://")
 }

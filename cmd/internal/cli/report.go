@@ -23,6 +23,7 @@ type report struct {
 	Primary   string             `json:"primary"`
 	Secondary string             `json:"secondary"`
 	Summary   regdrift.Summary   `json:"summary"`
+	Guard     regdrift.Guard     `json:"guard"`
 	// Repositories is written one repository at a time from results, each with the tag rows
 	// tags gives: a report of a million tags is never held whole.
 	Repositories []repoReport `json:"repositories"`
@@ -48,7 +49,7 @@ func newReport(run *regdrift.Run, primary, secondary string,
 	return report{
 		RunID: run.ID, Mode: run.Mode, Status: run.Status, Outcome: run.Outcome,
 		Error: run.Error, Primary: primary, Secondary: secondary, Summary: run.Summary,
-		Repositories: []repoReport{}, results: results, tags: tags,
+		Guard: run.Guard, Repositories: []repoReport{}, results: results, tags: tags,
 	}
 }
 
@@ -140,6 +141,9 @@ func (r report) writeTable(w io.Writer) error {
 		s.Broken, s.Unresolved)
 	_, err := fmt.Fprintf(w, "%d actions, %d failed, %d withheld, %d errors; outcome: %s\n",
 		s.Actions, s.FailedActions, s.SkippedActions, s.Errors, outcomeText(r))
+	if r.Guard.Note != "" {
+		_, err = fmt.Fprintf(w, "%s\n", r.Guard.Note)
+	}
 	if r.Error != "" {
 		_, err = fmt.Fprintf(w, "run error: %s\n", r.Error)
 	}

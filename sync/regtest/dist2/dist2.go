@@ -43,6 +43,14 @@ type Registry struct {
 type options struct {
 	endpoints []configuration.Endpoint
 	htpasswd  string
+	urlsAllow []string
+}
+
+// WithLayerURLs lets pushed manifests list URLs where a layer may be fetched instead (foreign
+// layers) when they match one of the regular expressions allow, as a registry config file's
+// `validation.manifests.urls.allow` does. By default Distribution 2.8 refuses any.
+func WithLayerURLs(allow ...string) Option {
+	return func(o *options) { o.urlsAllow = append(o.urlsAllow, allow...) }
 }
 
 // WithBasicAuth makes the registry ask every request for user and password (HTTP basic auth
@@ -100,6 +108,7 @@ func Start(opts ...Option) (*Registry, error) {
 	cfg.Catalog.MaxEntries = 1000
 	cfg.HTTP.Secret = "regtest-secret"
 	cfg.Notifications.Endpoints = o.endpoints
+	cfg.Validation.Manifests.URLs.Allow = o.urlsAllow
 	var htpasswd string
 	if o.htpasswd != "" {
 		path, err := writeHtpasswd(o.htpasswd)

@@ -1,0 +1,120 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/regdrift/regdrift"
+)
+
+// budget returns the run-wide deletion budget of run, already tripped when the tag listings
+// of names show that the run would delete more than the limit; nil when the run deletes
+// nothing or allows mass deletion. The count comes before any repository is acted on, so a
+// tripped run deletes nothing anywhere.
+func (e *Engine) budget(ctx context.Context, run *regdrift.Run,
+	names []string) *runBudget {
+	if run.NoDelete || run.AllowMassDelete {
+		return nil
+	}
+	b := newRunBudget(e.limits.RunMax)
+	if n := e.countDeletes(ctx, names); n > e.limits.RunMax {
+		b.trip(n)
+		e.log.Warn("deletion guard tripped for the run", "run_id", run.ID, "deletes", n,
+			"limit", e.limits.RunMax)
+	}
+	return b
+}
+
+// countDeletes counts the orphans of names from tag listings alone (no digest is resolved),
+// leaving out repositories whose own rule would hold their deletions back and those whose
+// listing failed: what the run would delete at most.
+func (e *Engine) countDeletes(ctx context.Context, names []string) int {
+	var mu sync.Mutex
+	total := 0
+	forEach(names, make(chan struct{}, e.workers), func(name string) {
+		n := e.orphans(ctx, name)
+		mu.Lock()
+		total += n
+		mu.Unlock()
+	})
+	return total
+}
+
+// orphans lists name on both registries and returns how many of the secondary's tags the
+// primary lacks, or 0 when a listing failed or the repository rule would keep them.
+func (e *Engine) orphans(ctx context.Context, name string) int {
+	if regdrift.ValidateRepoName(name) != nil {
+		return 0
+	}
+	var p, s []string
+	var perr, serr error
+	var wg sync.WaitGroup
+	wg.Go(func() { withSlot(e.primarySem, func() { p, _, perr = e.primary.Tags(ctx, name) }) })
+	wg.Go(func() {
+		withSlot(e.secondarySem, func() { s, _, serr = e.secondary.Tags(ctx, name) })
+	})
+	wg.Wait()
+	if perr != nil || serr != nil {
+		return 0
+	}
+	onPrimary := make(map[string]bool, len(p))
+	for _, t := range p {
+		onPrimary[t] = true
+	}
+	n := 0
+	for _, t := range s {
+		if !onPrimary[t] {
+			n++
+		}
+	}
+	hold, _ := deleteHold(n, PlanOptions{PrimaryEmpty: len(p) == 0, SecondaryTags: len(s),
+		Limits: e.limits})
+	if hold != "" {
+		return 0
+	}
+	return n
+}
+
+// guardReport sums up what the deletion guard did in a run.
+func guardReport(l regdrift.DeleteLimits, results []*regdrift.RepoResult,
+	runTripped bool) regdrift.Guard {
+	g := regdrift.Guard{Limits: l, RunTripped: runTripped}
+	for _, r := range results {
+		g.HeldBack += r.HeldBack
+		g.WouldDelete += r.HeldBack
+		if r.HeldBack > 0 {
+			g.Repositories++
+		}
+		g.WouldDelete += plannedDeletes(r)
+	}
+	g.Tripped = g.HeldBack > 0
+	switch {
+	case runTripped && g.Tripped:
+		g.Note = fmt.Sprintf("deletion guard: the run would delete %d tags in all (limit: "+
+			"more than %d); %d deletions held back in %d repositories; %s", g.WouldDelete,
+			l.RunMax, g.HeldBack, g.Repositories, regdrift.OverrideHint)
+	case g.Tripped:
+		g.Note = fmt.Sprintf("deletion guard: %d deletions held back in %d repositories "+
+			"where the run would delete more than %d tags and more than %s of them; %s",
+			g.HeldBack, g.Repositories, l.RepoMin, share(l.RepoShare), regdrift.OverrideHint)
+	}
+	return g
+}
+
+// plannedDeletes counts the deletions a repository's plan carries out. A result without its
+// rows (recorded and dropped, or read back from the store for a resumed run) counts them from
+// its figures: every copy is carried out, so the actions past the copies are deletions.
+func plannedDeletes(r *regdrift.RepoResult) int {
+	if r.Tags == nil {
+		b := r.Before
+		return max(0, r.Actions-(b.OnlyOnPrimary+b.Stale+b.Broken))
+	}
+	n := 0
+	for _, t := range r.Tags {
+		if t.Action == regdrift.ActionDelete && t.Result != regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
+}
