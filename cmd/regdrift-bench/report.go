@@ -30,18 +30,18 @@ func (b *session) report() error {
 
 	fmt.Fprintln(&w, "| command | runs | wall | CPU | requests primary | requests secondary | "+
 		"requests / floor | connections | manifest+blob requests | uploaded content "+
-		"(+ other) | mounts | peak RSS | correct |")
-	fmt.Fprintln(&w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		"(+ other) | mounts | peak RSS | exit | correct |")
+	fmt.Fprintln(&w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	known := b.f.Blobs()
 	for _, r := range b.rows {
 		n := total(r.s.primary) + total(r.s.secondary)
 		c := contentBytes(r.s.blobs, known)
 		fmt.Fprintf(&w, "| %s | %d | %.2f s | %.2f s | %d | %d | %.3f (floor %d) | %d | %d | "+
-			"%s (+ %s) | %d | %.0f MiB | %s |\n",
+			"%s (+ %s) | %d | %.0f MiB | %d | %s |\n",
 			r.name, r.runs, r.s.wall.Seconds(), r.s.cpu.Seconds(), total(r.s.primary),
 			total(r.s.secondary), float64(n)/float64(r.floor), r.floor, r.s.conns,
 			content(r.s.primary)+content(r.s.secondary), bytesOf(c),
-			bytesOf(r.s.uploaded-c), r.s.mounts, float64(r.s.rssKiB)/1024, r.correct)
+			bytesOf(r.s.uploaded-c), r.s.mounts, float64(r.s.rssKiB)/1024, r.s.exit, r.correct)
 	}
 
 	fmt.Fprintln(&w)
@@ -92,8 +92,9 @@ func (b *session) report() error {
 			"%s / %s | equal (the rest mounted) |\n", name, bytesOf(c),
 			bytesOf(b.f.MissingInRegistry))
 	}
-	for _, n := range b.notes {
-		fmt.Fprintf(&w, "\nNote: %s\n", n)
+	if note := guardNote(b.rows); note != "" {
+		fmt.Fprintf(&w, "\nregdrift exits 2 here because of its deletion guard, by design: %s\n",
+			note)
 	}
 	fmt.Fprintf(&w, "\nTotal bench time %s.\n", time.Since(b.started).Round(time.Second))
 
@@ -134,6 +135,21 @@ func (b *session) writeRequests(path string) error {
 		return err
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// guardNote returns the deletion guard's note from the first regdrift report that has one.
+func guardNote(rows []row) string {
+	for _, r := range rows {
+		var rep struct {
+			Guard struct {
+				Note string `json:"note"`
+			} `json:"guard"`
+		}
+		if json.Unmarshal(r.s.stdout, &rep) == nil && rep.Guard.Note != "" {
+			return rep.Guard.Note
+		}
+	}
+	return ""
 }
 
 // contentBytes adds up the uploads of blobs that are fixture content. The empty JSON blob is
