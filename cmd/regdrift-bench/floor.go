@@ -142,21 +142,24 @@ func (c *floorClient) tags(ctx context.Context, base, repo string) ([]string, er
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		_, err := io.Copy(io.Discard, resp.Body)
-		return nil, err
+	raw, err := io.ReadAll(resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
 	}
-	if resp.StatusCode != http.StatusOK {
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("tags of %s: %w", repo, err)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, nil
+	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("tags of %s: status %d", repo, resp.StatusCode)
-	}
-	if resp.Header.Get("Link") != "" {
+	case resp.Header.Get("Link") != "":
 		return nil, fmt.Errorf("tags of %s: paged; the reference client reads one page", repo)
 	}
 	var body struct {
 		Tags []string `json:"tags"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", repo, err)
 	}
 	return body.Tags, nil

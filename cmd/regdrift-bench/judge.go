@@ -43,8 +43,6 @@ func (v verdict) String() string {
 	return s
 }
 
-func (v verdict) ok() bool { return v.right == v.total && len(v.wrong) == 0 }
-
 func (v *verdict) miss(format string, args ...any) {
 	if len(v.wrong) < 3 {
 		v.wrong = append(v.wrong, fmt.Sprintf(format, args...))
