@@ -290,6 +290,9 @@ type RepoResult struct {
 	HeldBack  int        `json:"held_back"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Tags      []TagDrift `json:"-"`
+	// Absent is true when neither registry knows the repository: the run records it, but
+	// there is no repository whose latest state it could be.
+	Absent bool `json:"-"`
 	// Finished is false while the repository's actions are still to be carried out (its plan
 	// is recorded first); a resumed run does again only what is not finished.
 	Finished bool `json:"-"`
@@ -338,6 +341,9 @@ type Run struct {
 	// Coalesced counts the requests that joined this run while it was queued instead of
 	// queueing a run of their own.
 	Coalesced int `json:"coalesced"`
+	// NotBefore holds a queued run back until then, nil for at once: a registry notification's
+	// run waits for the rest of the push (RunRequest.Settle).
+	NotBefore *time.Time `json:"not_before"`
 }
 
 // RunRequest asks for a run.
@@ -352,7 +358,14 @@ type RunRequest struct {
 	// Coalesce lets the request join a queued run of the same trigger, mode, scope and
 	// options instead of queueing another (a burst of webhooks, a schedule that outpaces runs).
 	Coalesce bool `json:"-"`
+	// Settle holds the run back until no request has joined it for this long, and at most
+	// MaxSettle after the first: one push sends events for a while, and checking after the
+	// first of them sees half a push and runs again for the rest.
+	Settle time.Duration `json:"-"`
 }
+
+// MaxSettle bounds how long requests that keep joining a run can hold it back.
+const MaxSettle = time.Minute
 
 // Validate checks a run request, fills in defaults and drops repeated repository names.
 func (r *RunRequest) Validate() error {

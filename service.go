@@ -3,6 +3,7 @@ package regdrift
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // ErrNotFound is returned by a Store when the asked-for record does not exist.
@@ -75,6 +76,10 @@ type Store interface {
 	ListRepositories(ctx context.Context, f RepoFilter) ([]*RepoSummary, int, error)
 	// RepoTotals adds up the latest results of every repository.
 	RepoTotals(ctx context.Context) (RepoTotals, error)
+	// ForgetRepositories drops the latest result of every repository not in keep that was
+	// checked before before, and returns how many it dropped: a run over whole catalogs
+	// calls it, so that a repository gone from both registries leaves the overview.
+	ForgetRepositories(ctx context.Context, keep []string, before time.Time) (int64, error)
 	// GetRepository returns the latest result of one repository and its tag rows.
 	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
 	// ListRepoRuns returns the runs that touched a repository, newest first.
@@ -87,11 +92,16 @@ type Store interface {
 
 	// QueueRun inserts run as queued, like CreateRun. With join, a queued run of the same
 	// trigger, mode, scope and options takes the request instead: run is overwritten with it,
-	// its Coalesced count goes up by one and joined is true.
+	// its Coalesced count goes up by one and joined is true; a request with a NotBefore moves
+	// the twin's NotBefore on to it, never past MaxSettle after the twin was created.
 	QueueRun(ctx context.Context, run *Run, join bool) (joined bool, err error)
 	// ClaimRun marks the oldest interrupted or queued run of one of triggers as running and
-	// returns it, interrupted runs first; it returns nil and no error when none waits.
+	// returns it, interrupted runs first; queued runs whose NotBefore has not come wait. It
+	// returns nil and no error when none is due.
 	ClaimRun(ctx context.Context, triggers ...Trigger) (*Run, error)
+	// NextDue returns the earliest NotBefore of the queued runs of triggers that are not due
+	// yet, and false when there is none.
+	NextDue(ctx context.Context, triggers ...Trigger) (time.Time, bool, error)
 	// InterruptRuns marks every running run of one of triggers as interrupted (the process
 	// that ran them is gone), counts the interruption and returns how many it marked.
 	InterruptRuns(ctx context.Context, reason string, triggers ...Trigger) (int64, error)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/regdrift/regdrift"
 )
@@ -17,7 +18,9 @@ import (
 
 // QueueRun inserts run as queued. With join, a queued run with the same trigger, mode, scope
 // and options takes the request instead: run is overwritten with that run as stored, its
-// coalesced count goes up by one and joined is true. The lookup and the insert share one
+// coalesced count goes up by one and joined is true; a request with a NotBefore moves the
+// twin's on to it, but never past regdrift.MaxSettle after the twin was created, so that
+// requests that keep coming cannot hold it back for ever. The lookup and the insert share one
 // write transaction, so a burst of equal requests queues one run.
 func (db *DB) QueueRun(ctx context.Context, run *regdrift.Run, join bool) (bool, error) {
 	scope, err := json.Marshal(nonNil(run.Scope))
@@ -27,15 +30,7 @@ func (db *DB) QueueRun(ctx context.Context, run *regdrift.Run, join bool) (bool,
 	var joined bool
 	err = db.writeTx(ctx, func(tx *sql.Tx) error {
 		if join {
-			twin, err := scanRun(tx.QueryRowContext(ctx, `UPDATE runs
-				SET coalesced = coalesced + 1
-				WHERE id = (SELECT id FROM runs
-					WHERE status = ? AND "trigger" = ? AND mode = ? AND scope = ?
-						AND deep = ? AND no_delete = ? AND allow_mass_delete = ?
-					ORDER BY id LIMIT 1)
-				RETURNING `+runColumns,
-				regdrift.RunQueued, run.Trigger, run.Mode, string(scope), run.Deep,
-				run.NoDelete, run.AllowMassDelete))
+			twin, err := joinTwin(ctx, tx, run, string(scope))
 			switch {
 			case err == nil:
 				*run, joined = *twin, true
@@ -52,9 +47,46 @@ func (db *DB) QueueRun(ctx context.Context, run *regdrift.Run, join bool) (bool,
 	return joined, nil
 }
 
+// joinTwin adds the request run to the oldest queued run like it, and returns that run; it
+// returns sql.ErrNoRows when there is none.
+func joinTwin(ctx context.Context, tx *sql.Tx, run *regdrift.Run,
+	scope string) (*regdrift.Run, error) {
+	var (
+		id      int64
+		created string
+		hold    sql.NullString
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, created_at, not_before FROM runs
+		WHERE status = ? AND "trigger" = ? AND mode = ? AND scope = ?
+			AND deep = ? AND no_delete = ? AND allow_mass_delete = ?
+		ORDER BY id LIMIT 1`,
+		regdrift.RunQueued, run.Trigger, run.Mode, scope, run.Deep, run.NoDelete,
+		run.AllowMassDelete).Scan(&id, &created, &hold)
+	if err != nil {
+		return nil, err
+	}
+	if run.NotBefore != nil {
+		createdAt, err := parseTime(created)
+		if err != nil {
+			return nil, err
+		}
+		until := *run.NotBefore
+		if latest := createdAt.Add(regdrift.MaxSettle); until.After(latest) {
+			until = latest
+		}
+		// Fixed-width UTC text compares as the times do.
+		if t := formatTime(until); !hold.Valid || t > hold.String {
+			hold = sql.NullString{String: t, Valid: true}
+		}
+	}
+	return scanRun(tx.QueryRowContext(ctx, `UPDATE runs
+		SET coalesced = coalesced + 1, not_before = ? WHERE id = ?
+		RETURNING `+runColumns, hold, id))
+}
+
 // ClaimRun marks the oldest waiting run of one of triggers as running and returns it:
-// interrupted runs first, then queued ones, each oldest first. It returns nil, nil when no
-// run waits.
+// interrupted runs first, then queued ones whose not_before has come, each oldest first. It
+// returns nil, nil when no run is due.
 func (db *DB) ClaimRun(ctx context.Context, triggers ...regdrift.Trigger) (*regdrift.Run, error) {
 	if len(triggers) == 0 {
 		return nil, nil
@@ -63,10 +95,11 @@ func (db *DB) ClaimRun(ctx context.Context, triggers ...regdrift.Trigger) (*regd
 	for _, t := range triggers {
 		args = append(args, t)
 	}
-	args = append(args, regdrift.RunInterrupted)
+	args = append(args, formatTime(db.now()), regdrift.RunInterrupted)
 	run, err := scanRun(db.write.QueryRowContext(ctx, `UPDATE runs SET status = ?
 		WHERE id = (SELECT id FROM runs
 			WHERE status IN (?, ?) AND "trigger" IN (`+placeholders(len(triggers))+`)
+				AND (not_before IS NULL OR not_before <= ?)
 			ORDER BY status = ? DESC, id LIMIT 1)
 		RETURNING `+runColumns, args...))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -76,6 +109,34 @@ func (db *DB) ClaimRun(ctx context.Context, triggers ...regdrift.Trigger) (*regd
 		return nil, fmt.Errorf("claim queued run: %w", err)
 	}
 	return run, nil
+}
+
+// NextDue returns the earliest not_before of the queued runs of triggers still held back.
+func (db *DB) NextDue(ctx context.Context, triggers ...regdrift.Trigger) (time.Time, bool,
+	error) {
+	if len(triggers) == 0 {
+		return time.Time{}, false, nil
+	}
+	args := []any{regdrift.RunQueued}
+	for _, t := range triggers {
+		args = append(args, t)
+	}
+	args = append(args, formatTime(db.now()))
+	var next sql.NullString
+	err := db.read.QueryRowContext(ctx, `SELECT MIN(not_before) FROM runs
+		WHERE status = ? AND "trigger" IN (`+placeholders(len(triggers))+`)
+			AND not_before > ?`, args...).Scan(&next)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due run: %w", err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	t, err := parseTime(next.String)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due run: %w", err)
+	}
+	return t, true, nil
 }
 
 // InterruptRuns marks every running run of one of triggers as interrupted, with reason as its

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/regdrift/regdrift"
 )
@@ -164,5 +165,61 @@ func TestSaveTagResult_AndFinishedRoundTrip(t *testing.T) {
 	repos, err = d.ListRunRepos(ctx, run.ID)
 	if err != nil || len(repos) != 1 || !repos[0].Finished {
 		t.Errorf("repositories %+v, %v; want one, finished", repos, err)
+	}
+}
+
+// A held-back run waits for its NotBefore; each request that joins it moves that on, but
+// never past MaxSettle after the run was created.
+func TestQueueRun_SettleHoldsTheRunBack(t *testing.T) {
+	ctx := context.Background()
+	d, _ := openDB(t)
+	now := base
+	d.Now = func() time.Time { return now }
+	at := func(d time.Duration) *time.Time { t := base.Add(d); return &t }
+	req := func(notBefore *time.Time) *regdrift.Run {
+		return &regdrift.Run{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerWebhook,
+			Scope: []string{"team/app"}, NotBefore: notBefore}
+	}
+	first := req(at(2 * time.Second))
+	if _, err := d.QueueRun(ctx, first, true); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name      string
+		notBefore *time.Time
+		want      time.Time
+	}{
+		{"a later request moves it on", at(5 * time.Second), *at(5 * time.Second)},
+		{"an earlier one does not bring it back", at(3 * time.Second), *at(5 * time.Second)},
+		{"a request with no hold leaves it", nil, *at(5 * time.Second)},
+		{"never past MaxSettle", at(regdrift.MaxSettle + time.Hour), *at(regdrift.MaxSettle)},
+	}
+	for _, st := range steps {
+		again := req(st.notBefore)
+		joined, err := d.QueueRun(ctx, again, true)
+		if err != nil || !joined || again.NotBefore == nil || !again.NotBefore.Equal(st.want) {
+			t.Errorf("%s: joined %v err %v not_before %v, want %v", st.name, joined, err,
+				again.NotBefore, st.want)
+		}
+	}
+
+	if run, err := d.ClaimRun(ctx, regdrift.TriggerWebhook); err != nil || run != nil {
+		t.Fatalf("ClaimRun before it is due = %+v, %v; want nothing", run, err)
+	}
+	due, ok, err := d.NextDue(ctx, regdrift.TriggerWebhook)
+	if err != nil || !ok || !due.Equal(*at(regdrift.MaxSettle)) {
+		t.Errorf("NextDue = %v, %v, %v; want %v", due, ok, err, *at(regdrift.MaxSettle))
+	}
+	if _, ok, err := d.NextDue(ctx, regdrift.TriggerCI); err != nil || ok {
+		t.Errorf("NextDue of another trigger = %v, %v; want none", ok, err)
+	}
+
+	now = base.Add(regdrift.MaxSettle)
+	run, err := d.ClaimRun(ctx, regdrift.TriggerWebhook)
+	if err != nil || run == nil || run.ID != first.ID || run.Coalesced != len(steps) {
+		t.Fatalf("ClaimRun once due = %+v, %v; want run %d", run, err, first.ID)
+	}
+	if _, ok, err := d.NextDue(ctx, regdrift.TriggerWebhook); err != nil || ok {
+		t.Errorf("NextDue with nothing held back = %v, %v; want none", ok, err)
 	}
 }

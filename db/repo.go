@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/regdrift/regdrift"
 )
@@ -155,6 +156,14 @@ func saveTags(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
 // NOTE: the counts kept are the verified ones when the run verified, since they describe the
 // secondary as the run left it; the tag rows of the run still show what it found.
 func saveLatest(ctx context.Context, tx *sql.Tx, res *regdrift.RepoResult) error {
+	if res.Absent {
+		// A name that exists nowhere (a typo in a scope, a repository deleted from both
+		// sides) has no latest state; a mistyped name must not leave the overview in error.
+		_, err := tx.ExecContext(ctx, `DELETE FROM repos_latest
+			WHERE name = ? AND (checked_at <= ? OR run_id = ?)`,
+			res.Name, formatTime(res.CheckedAt), res.RunID)
+		return err
+	}
 	c := res.Before
 	if res.After != nil {
 		c = *res.After
@@ -493,4 +502,29 @@ func decodeList(v sql.NullString) ([]string, error) {
 		return nil, err
 	}
 	return list, nil
+}
+
+// ForgetRepositories drops the latest result of every repository not in keep checked before
+// before. keep goes in as one JSON array, so its size is not bound by SQLite's limit on
+// parameters.
+func (db *DB) ForgetRepositories(ctx context.Context, keep []string,
+	before time.Time) (int64, error) {
+	names, err := json.Marshal(keep)
+	if err != nil {
+		return 0, fmt.Errorf("forget repositories: %w", err)
+	}
+	var n int64
+	err = db.writeTx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM repos_latest WHERE checked_at < ?
+			AND name NOT IN (SELECT value FROM json_each(?))`, formatTime(before), string(names))
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget repositories: %w", err)
+	}
+	return n, nil
 }

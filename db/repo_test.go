@@ -420,3 +420,46 @@ func TestDB_ReadersWhileWriting(t *testing.T) {
 		t.Errorf("IntegrityCheck: %v", err)
 	}
 }
+
+func TestForgetRepositories_KeepsListedAndNewer(t *testing.T) {
+	d, _ := openDB(t)
+	ctx := context.Background()
+	run := createRun(t, d)
+	start := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	save := func(name string, at time.Time, absent bool) {
+		t.Helper()
+		res := &regdrift.RepoResult{RunID: run.ID, Name: name, Status: regdrift.RepoError,
+			Error: "x", CheckedAt: at, Absent: absent}
+		if err := d.SaveRepoResult(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("listed", start.Add(-time.Hour), false)
+	save("gone", start.Add(-time.Hour), false)
+	save("newer", start.Add(time.Minute), false)
+	save("typo", start.Add(-time.Hour), false)
+	// A later check that finds a name nowhere drops its latest state at once.
+	save("typo", start.Add(-time.Minute), true)
+
+	n, err := d.ForgetRepositories(ctx, []string{"listed"}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "forgotten", n, int64(1))
+	repos, total, err := d.ListRepositories(ctx, regdrift.RepoFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range repos {
+		names = append(names, r.Name)
+	}
+	checkEqual(t, "total", total, 2)
+	checkEqual(t, "names", fmt.Sprint(names), "[listed newer]")
+	// The run still has every result it recorded.
+	results, err := d.ListRunRepos(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "run results", len(results), 4)
+}

@@ -18,7 +18,7 @@ const (
 	created_at, started_at, finished_at, repos_total, repos_done,
 	repositories, tags, in_sync, only_on_primary, only_on_secondary, stale, broken,
 	unresolved, actions, failed_actions, skipped_actions, errors,
-	allow_mass_delete, guard, held_back, interruptions, coalesced`
+	allow_mass_delete, guard, held_back, interruptions, coalesced, not_before`
 	runColumns = `id, ` + runFields
 )
 
@@ -51,7 +51,7 @@ func (db *DB) insertRun(ctx context.Context, q rowQuerier, run *regdrift.Run) er
 	var id int64
 	err = q.QueryRowContext(ctx, `INSERT INTO runs (`+runFields+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			?, ?, ?, ?, ?)
+			?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		run.Mode, run.Trigger, string(scope), run.Deep, run.NoDelete, regdrift.RunQueued,
 		run.Outcome, run.Error, formatTime(created), formatTimePtr(run.StartedAt),
@@ -59,6 +59,7 @@ func (db *DB) insertRun(ctx context.Context, q rowQuerier, run *regdrift.Run) er
 		s.Repositories, s.Tags, s.InSync, s.OnlyOnPrimary, s.OnlyOnSecondary, s.Stale,
 		s.Broken, s.Unresolved, s.Actions, s.FailedActions, s.SkippedActions, s.Errors,
 		run.AllowMassDelete, string(guard), s.HeldBack, run.Interruptions, run.Coalesced,
+		formatTimePtr(run.NotBefore),
 	).Scan(&id)
 	if err != nil {
 		return err
@@ -225,6 +226,7 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		scope, created    string
 		guard             string
 		started, finished sql.NullString
+		notBefore         sql.NullString
 		s                 = &run.Summary
 	)
 	err := row.Scan(&run.ID, &run.Mode, &run.Trigger, &scope, &run.Deep, &run.NoDelete,
@@ -232,7 +234,8 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		&run.ReposTotal, &run.ReposDone, &s.Repositories, &s.Tags, &s.InSync,
 		&s.OnlyOnPrimary, &s.OnlyOnSecondary, &s.Stale, &s.Broken, &s.Unresolved,
 		&s.Actions, &s.FailedActions, &s.SkippedActions, &s.Errors,
-		&run.AllowMassDelete, &guard, &s.HeldBack, &run.Interruptions, &run.Coalesced)
+		&run.AllowMassDelete, &guard, &s.HeldBack, &run.Interruptions, &run.Coalesced,
+		&notBefore)
 	if err != nil {
 		return nil, err
 	}
@@ -254,6 +257,9 @@ func scanRun(row scanner) (*regdrift.Run, error) {
 		return nil, fmt.Errorf("run %d: %w", run.ID, err)
 	}
 	if run.FinishedAt, err = parseTimePtr(finished); err != nil {
+		return nil, fmt.Errorf("run %d: %w", run.ID, err)
+	}
+	if run.NotBefore, err = parseTimePtr(notBefore); err != nil {
 		return nil, fmt.Errorf("run %d: %w", run.ID, err)
 	}
 	return &run, nil

@@ -36,6 +36,9 @@ type Webhooks struct {
 	Mode     regdrift.Mode
 	Deep     bool
 	NoDelete bool
+	// Settle holds a notification's run back until the repository's events have been quiet
+	// that long (at most regdrift.MaxSettle), so that one push makes one run.
+	Settle time.Duration
 	// Repositories are the ones the configuration covers; empty means every repository.
 	Repositories []string
 	// Hosts are the registry hosts (host[:port]) whose events count: the primary's and the
@@ -141,6 +144,7 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		run, err := s.runs.StartRun(r.Context(), regdrift.RunRequest{
 			Mode: s.hooks.Mode, Repositories: []string{name}, Deep: s.hooks.Deep,
 			NoDelete: s.hooks.NoDelete, Trigger: regdrift.TriggerWebhook, Coalesce: true,
+			Settle: s.hooks.Settle,
 		})
 		if err != nil {
 			// The registry sends the envelope again; its events join the runs queued so far.
@@ -150,6 +154,14 @@ func (s *Server) registryWebhook(w http.ResponseWriter, r *http.Request) {
 		joined := run.Coalesced > 0
 		s.hookMetrics.countRun("registry", joined)
 		out.Runs = append(out.Runs, webhookRun{Repository: name, RunID: run.ID, Joined: joined})
+	}
+	if ignored.OtherHost > 0 {
+		// Most likely the registry knows itself by another name than the configuration:
+		// its pushes would never be mirrored, so say so where an operator looks.
+		s.log.WarnContext(r.Context(), "registry notification names hosts regdrift does not "+
+			"check; those events are ignored (a name of one of ours belongs in webhook_hosts)",
+			keyRequestID, requestID(r.Context()),
+			"hosts", otherHosts(env, s), "configured", s.hooks.Hosts)
 	}
 	s.log.InfoContext(r.Context(), "registry notification", keyRequestID,
 		requestID(r.Context()), "events", out.Events, "runs", len(out.Runs),
@@ -229,9 +241,31 @@ func (s *Server) covers(name string) bool {
 // that serves several names, or a notification endpoint shared by other registries, sends
 // events for repositories regdrift does not mirror; their names may clash with ours.
 func (s *Server) fromOurHosts(ev event) bool {
-	h := ev.Request.Host
+	h := hostKey(ev.Request.Host)
 	return h == "" || len(s.hooks.Hosts) == 0 || slices.ContainsFunc(s.hooks.Hosts,
-		func(ours string) bool { return strings.EqualFold(ours, h) })
+		func(ours string) bool { return hostKey(ours) == h })
+}
+
+// otherHosts lists, once each and at most five, the hosts of env's events that are not ours.
+func otherHosts(env envelope, s *Server) []string {
+	var hosts []string
+	for _, ev := range env.Events {
+		h := ev.Request.Host
+		if !s.fromOurHosts(ev) && !slices.Contains(hosts, h) && len(hosts) < 5 {
+			hosts = append(hosts, clip(h))
+		}
+	}
+	return hosts
+}
+
+// hostKey is a host[:port] as compared: lower case, without the default ports that one side
+// may spell out and the other leave off.
+func hostKey(h string) string {
+	h = strings.ToLower(h)
+	for _, port := range []string{":443", ":80"} {
+		h = strings.TrimSuffix(h, port)
+	}
+	return h
 }
 
 // ciResultJSON is the answer of a CI call that waited for its run.

@@ -77,6 +77,7 @@ func TestRegistryWebhook_QueuesARunPerRepository(t *testing.T) {
 		ev("push", "Bad//Name", "v1", manifestType, primaryHost),
 		ev("replicate", "team/app", "v1", manifestType, primaryHost),
 		ev("push", "mirrored", "v2", manifestType, ""), // no host named: it counts
+		ev("push", "mirrored", "v3", manifestType, "Mirror.Example:443"),
 	)
 	res := e.notify(t, body)
 
@@ -85,8 +86,11 @@ func TestRegistryWebhook_QueuesARunPerRepository(t *testing.T) {
 	decode(t, res, &got)
 	wantIgnored := server.Ignored{Pull: 1, Mount: 1, Blob: 1, OtherHost: 1, Invalid: 1,
 		Other: 1}
-	if got.Events != 10 || got.Ignored != wantIgnored {
-		t.Errorf("events %d ignored %+v, want 10 and %+v", got.Events, got.Ignored, wantIgnored)
+	if got.Events != 11 || got.Ignored != wantIgnored {
+		t.Errorf("events %d ignored %+v, want 11 and %+v", got.Events, got.Ignored, wantIgnored)
+	}
+	if !strings.Contains(e.logs.String(), `"hosts":["other.example:5000"]`) {
+		t.Errorf("no warning names the other host:\n%s", e.logs.String())
 	}
 	var repos []string
 	for _, r := range got.Runs {

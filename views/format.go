@@ -179,6 +179,26 @@ func options(run *regdrift.Run) string {
 	return strings.Join(opts, ", ")
 }
 
+// history says what happened to a run besides its work: the restarts it came through and the
+// requests (webhook bursts, schedule ticks) that joined it while it was queued. "" for none.
+func history(run *regdrift.Run) string {
+	var parts []string
+	switch n := run.Interruptions; {
+	case n == 1:
+		parts = append(parts, "interrupted once by a server stop, resumed where it was")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("interrupted %d times by server stops, resumed "+
+			"each time where it was", n))
+	}
+	switch n := run.Coalesced; {
+	case n == 1:
+		parts = append(parts, "1 more request joined it while it was queued")
+	case n > 1:
+		parts = append(parts, fmt.Sprintf("%d more requests joined it while it was queued", n))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // guardText says what the deletion guard held back and how to override it. The engine's note
 // has the numbers and the limits; a run recorded without one still gets the numbers.
 func guardText(g regdrift.Guard) string {

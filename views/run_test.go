@@ -573,3 +573,25 @@ func TestRun_GuardTripped(t *testing.T) {
 	}
 	doc.CheckTexts(t, map[string]string{"run-options": "deletion guard off"})
 }
+
+func TestRun_History(t *testing.T) {
+	started := now.Add(-time.Minute)
+	run := &regdrift.Run{ID: 3, Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerWebhook,
+		Status: regdrift.RunInterrupted, CreatedAt: started, StartedAt: &started,
+		Interruptions: 1, Coalesced: 24, Scope: []string{"team/app"}}
+	doc := render(t, views.Run(views.NewRunPage(layout("Run #3"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	doc.CheckTexts(t, map[string]string{"run-trigger": "webhook",
+		"run-history": "interrupted once by a server stop, resumed where it was; " +
+			"24 more requests joined it while it was queued"})
+	if got := attrOf(doc.One(t, "run-status"), "data-status"); got != "interrupted" {
+		t.Errorf("status %q, want interrupted", got)
+	}
+
+	run.Interruptions, run.Coalesced = 0, 0
+	doc = render(t, views.Run(views.NewRunPage(layout("Run #3"), run, nil, nil, 0,
+		views.TagView{}, now)))
+	if n := len(doc.All("run-history")); n != 0 {
+		t.Error("a run with no history shows one")
+	}
+}

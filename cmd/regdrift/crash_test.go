@@ -37,6 +37,14 @@ var (
 	buildErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath)) // NOTE: a leftover temp dir hurts nobody
+	}
+	os.Exit(code)
+}
+
 // binary builds ./cmd/regdrift once per test process.
 func binary(t *testing.T) string {
 	t.Helper()
@@ -77,8 +85,8 @@ func (s *syncBuffer) String() string {
 }
 
 // gate sits in front of the secondary as the proxy's fault hook. It counts the requests of
-// every repository (a "/write" key counts its writes) and holds the blob uploads of one repository from the nth on
-// until it is opened or the client goes away.
+// every repository (a "/write" key counts its writes) and holds the blob uploads of one
+// repository from the nth on until it is opened or the client goes away.
 type gate struct {
 	mu      sync.Mutex
 	counts  map[string]int
@@ -189,6 +197,8 @@ type proc struct {
 	done chan error
 }
 
+const hookSecret = "crash-test-webhook-secret"
+
 var dashboardRE = regexp.MustCompile(`regdrift dashboard: (http://\S+)/`)
 
 // serve starts `regdrift serve` on f's registries and database, one repository and one
@@ -199,7 +209,8 @@ func (f *fixture) serve(t *testing.T) *proc {
 		"--secondary", f.proxy.URL, "--db", f.db, "--listen", "127.0.0.1:0",
 		"--concurrency", "1", "--log-format", "json", "--log-level", "debug",
 		"--drain-timeout", "1m")
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"),
+		"REGDRIFT_WEBHOOK_SECRET=" + hookSecret}
 	var out syncBuffer
 	p := &proc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = &out, p.logs
@@ -240,13 +251,17 @@ func (p *proc) wait(t *testing.T) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-func (p *proc) do(t *testing.T, method, path, body string) (int, http.Header, []byte) {
+func (p *proc) do(t *testing.T, method, path, body string,
+	headers ...string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, p.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -478,6 +493,14 @@ func TestServe_SIGTERMMidCopyDrainsThenResumes(t *testing.T) {
 	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" ||
 		!strings.Contains(string(b), `"code":"unavailable"`) {
 		t.Errorf("run request while draining: %d %q %s, want 503 with Retry-After", status,
+			hdr.Get("Retry-After"), b)
+	}
+	status, hdr, b = p.do(t, http.MethodPost, "/api/v1/webhooks/registry",
+		`{"events":[{"action":"push","target":{"repository":"crash/c","tag":"t3",`+
+			`"mediaType":"application/vnd.oci.image.manifest.v1+json"}}]}`,
+		"X-Regdrift-Webhook-Token", hookSecret)
+	if status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+		t.Errorf("notification while draining: %d %q %s, want 503 with Retry-After", status,
 			hdr.Get("Retry-After"), b)
 	}
 	if status, _, _ := p.do(t, http.MethodGet, "/readyz", ""); status != 503 {

@@ -146,13 +146,16 @@ func (e *Engine) run(ctx context.Context, run *regdrift.Run, sig Signals,
 	}
 
 	// A resumed run counts the deletions still to do; the first attempt counted them all.
-	budget := e.budget(ctx, run, todo)
+	budget := e.budget(ctx, run, todo, sig)
 	actions := newActionTally()
 	results, stopped := e.runRepos(ctx, run, todo, budget, sig,
 		repoOpts{keepTags: keepTags, actions: actions})
 	results = append(done, results...)
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	status := stopStatus(run, stopped, sig)
+	if status == regdrift.RunDone && len(run.Scope) == 0 {
+		e.forgetGone(ctx, run, names)
+	}
 	run.Guard = guardReport(e.limits, results, budget.tripped())
 	if err := e.finish(ctx, run, results, actions, status, stopped); err != nil {
 		return results, err
@@ -162,6 +165,22 @@ func (e *Engine) run(ctx context.Context, run *regdrift.Run, sig Signals,
 		"drift", run.Summary.Drift(), "actions", run.Summary.Actions,
 		"failed_actions", run.Summary.FailedActions, "errors", run.Summary.Errors)
 	return results, nil
+}
+
+// forgetGone drops the latest state of repositories that neither catalog lists any more,
+// once a run over both catalogs has finished: else a repository deleted on both sides would
+// stay on the overview for ever. A failure costs only a stale line there, so it is logged.
+func (e *Engine) forgetGone(ctx context.Context, run *regdrift.Run, names []string) {
+	n, err := e.store.ForgetRepositories(context.WithoutCancel(ctx), names, *run.StartedAt)
+	if err != nil {
+		e.log.Warn("forget repositories gone from both registries", "run_id", run.ID,
+			"err", err)
+		return
+	}
+	if n > 0 {
+		e.log.Info("repositories gone from both registries forgotten", "run_id", run.ID,
+			"repositories", n)
+	}
 }
 
 // finishedBefore splits names into the results an earlier, interrupted attempt of run

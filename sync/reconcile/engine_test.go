@@ -428,6 +428,63 @@ func TestEngine_UnknownRepositoryIsAnError(t *testing.T) {
 	if run.Outcome != regdrift.OutcomeError || run.Summary.Errors != 1 {
 		t.Errorf("run outcome %s errors %d, want error and 1", run.Outcome, run.Summary.Errors)
 	}
+
+	// The run keeps the mistake; the overview does not take it for a repository in error.
+	stored, err := e.store.ListRunRepos(t.Context(), run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].Error != res.Error {
+		t.Errorf("run's repository results %+v, want the one error", stored)
+	}
+	_, _, err = e.store.GetRepository(t.Context(), "does/not/exist")
+	if !regdrift.IsNotFound(err) {
+		t.Errorf("latest state of a name that exists nowhere: err %v, want not found", err)
+	}
+	totals, err := e.store.RepoTotals(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if totals.Repositories != 0 || totals.Errors != 0 {
+		t.Errorf("totals %+v, want nothing known", totals)
+	}
+}
+
+// A repository deleted on both sides leaves the overview with the next run over both
+// catalogs; a scoped run forgets nothing it did not look at.
+func TestEngine_WholeRunForgetsRepositoriesGoneFromBoth(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	old := &regdrift.Run{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerCLI,
+		Status: regdrift.RunDone}
+	if err := e.store.CreateRun(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	gone := &regdrift.RepoResult{RunID: old.ID, Name: "gone/app", Status: regdrift.RepoDrift,
+		Before: regdrift.Counts{Stale: 3}, CheckedAt: time.Now().Add(-time.Hour)}
+	if err := e.store.SaveRepoResult(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+
+	e.run(t, regdrift.ModeDryRun, false, "base")
+	if _, _, err := e.store.GetRepository(ctx, "gone/app"); err != nil {
+		t.Fatalf("a scoped run forgot gone/app: %v", err)
+	}
+	run, results := e.run(t, regdrift.ModeDryRun, false)
+	if run.Status != regdrift.RunDone || len(results) == 0 {
+		t.Fatalf("whole run %s with %d results", run.Status, len(results))
+	}
+	if _, _, err := e.store.GetRepository(ctx, "gone/app"); !regdrift.IsNotFound(err) {
+		t.Errorf("gone/app after a whole run: err %v, want not found", err)
+	}
+	repos, total, err := e.store.ListRepositories(ctx, regdrift.RepoFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != len(results) || len(repos) != len(results) {
+		t.Errorf("%d repositories known (%d listed), want the %d the run found", total,
+			len(repos), len(results))
+	}
 }
 
 func TestEngine_FailedActionIsRecordedWithItsCause(t *testing.T) {

@@ -103,6 +103,9 @@ type faultRow struct {
 	minHits, maxHits int64
 	// keepOrphan says the primary's view of m/app was incomplete: its orphan must stay.
 	keepOrphan bool
+	// hangs says the fault is a request that never answers: only then is the request
+	// timeout short, so that a loaded machine does not turn other rows into timeouts.
+	hangs bool
 }
 
 func faultRows() []faultRow {
@@ -169,8 +172,8 @@ func faultRows() []faultRow {
 		},
 		faultRow{
 			name: "HEAD never answers: timeout, unresolved", match: appHeadV2,
-			intercept: regtest.Hang(appHeadV2),
-			status:    regdrift.RunDone, outcome: regdrift.OutcomeError,
+			intercept: regtest.Hang(appHeadV2), hangs: true,
+			status: regdrift.RunDone, outcome: regdrift.OutcomeError,
 			app: regdrift.RepoError, other: regdrift.RepoInSync, cause: "timeout", minHits: 2,
 		},
 		// The primary's listing of m/app is incomplete: no deletion there.
@@ -189,8 +192,8 @@ func faultRows() []faultRow {
 		},
 		faultRow{
 			name: "tag list never answers: timeout", match: appTags,
-			intercept: regtest.Hang(appTags),
-			status:    regdrift.RunDone, outcome: regdrift.OutcomeError,
+			intercept: regtest.Hang(appTags), hangs: true,
+			status: regdrift.RunDone, outcome: regdrift.OutcomeError,
 			app: regdrift.RepoError, other: regdrift.RepoInSync, cause: "timeout",
 			minHits: 1, keepOrphan: true,
 		},
@@ -273,9 +276,13 @@ func faultRows() []faultRow {
 func TestFaultMatrix(t *testing.T) {
 	for _, row := range faultRows() {
 		t.Run(row.name, func(t *testing.T) {
+			timeout := 10 * time.Second
+			if row.hangs {
+				timeout = 300 * time.Millisecond
+			}
 			e := newEnvOpts(t, fillFaults(t), reconcile.Config{}, registry.Options{
 				RetryLimit: 2, RetryDelay: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-				RetryAfterMax: 50 * time.Millisecond, RequestTimeout: 300 * time.Millisecond,
+				RetryAfterMax: 50 * time.Millisecond, RequestTimeout: timeout,
 			})
 			faulty := e.primary
 			if row.secondary {

@@ -8,17 +8,22 @@ import (
 	"github.com/regdrift/regdrift"
 )
 
-// budget returns the run-wide deletion budget of run, already tripped when the tag listings
-// of names show that the run would delete more than the limit; nil when the run deletes
-// nothing or allows mass deletion. The count comes before any repository is acted on, so a
-// tripped run deletes nothing anywhere.
-func (e *Engine) budget(ctx context.Context, run *regdrift.Run,
-	names []string) *runBudget {
+// budget returns the run-wide deletion budget of run; nil when the run deletes nothing or
+// allows mass deletion. An execute counts its deletions from the tag listings of names before
+// any repository is acted on, so that a tripped run deletes nothing anywhere. A dry run acts
+// on nothing, so it spares the registries that second listing and counts as it goes: the
+// repositories after the one that passes the limit show their deletions held back, and the
+// run's report says it tripped.
+func (e *Engine) budget(ctx context.Context, run *regdrift.Run, names []string,
+	sig Signals) *runBudget {
 	if run.NoDelete || run.AllowMassDelete {
 		return nil
 	}
 	b := newRunBudget(e.limits.RunMax)
-	if n := e.countDeletes(ctx, names); n > e.limits.RunMax {
+	if run.Mode != regdrift.ModeExecute {
+		return b
+	}
+	if n := e.countDeletes(ctx, names, sig); n > e.limits.RunMax {
 		b.trip(n)
 		e.log.Warn("deletion guard tripped for the run", "run_id", run.ID, "deletes", n,
 			"limit", e.limits.RunMax)
@@ -28,11 +33,15 @@ func (e *Engine) budget(ctx context.Context, run *regdrift.Run,
 
 // countDeletes counts the orphans of names from tag listings alone (no digest is resolved),
 // leaving out repositories whose own rule would hold their deletions back and those whose
-// listing failed: what the run would delete at most.
-func (e *Engine) countDeletes(ctx context.Context, names []string) int {
+// listing failed: what the run would delete at most. It stops listing once the run is
+// canceled or drained, which the run then notices before its first repository.
+func (e *Engine) countDeletes(ctx context.Context, names []string, sig Signals) int {
 	var mu sync.Mutex
 	total := 0
 	forEach(names, make(chan struct{}, e.workers), func(name string) {
+		if fired(sig.Cancel) || fired(sig.Drain) {
+			return
+		}
 		n := e.orphans(ctx, name)
 		mu.Lock()
 		total += n

@@ -186,24 +186,50 @@ func TestGuard_RunRule(t *testing.T) {
 	limits := regdrift.DeleteLimits{RepoShare: 0.5, RepoMin: 10, RunMax: 5}
 	e := newEnvWith(t, fillGuard(t, a, b), reconcile.Config{DeleteLimits: limits})
 
-	for _, mode := range []regdrift.Mode{regdrift.ModeDryRun, regdrift.ModeExecute} {
-		run, results := e.run(t, mode, false)
-		g := run.Guard
-		if !g.RunTripped || g.HeldBack != 6 || g.Repositories != 2 || g.WouldDelete != 6 ||
-			g.Limits != limits || !strings.Contains(g.Note, "6 tags in all") {
-			t.Errorf("%s: guard %+v, want the run tripped at 6 of 5", mode, g)
+	// A dry run counts as it goes, without listing every repository first: whichever
+	// repository comes second passes the limit and shows its deletions held back.
+	run, results := e.run(t, regdrift.ModeDryRun, false)
+	g := run.Guard
+	if !g.RunTripped || g.HeldBack != 3 || g.Repositories != 1 || g.WouldDelete != 6 ||
+		!strings.Contains(g.Note, "6 tags in all") {
+		t.Errorf("dry run: guard %+v, want the run tripped at 6 of 5, 3 held back", g)
+	}
+	held := 0
+	for _, r := range []guardRepo{a, b} {
+		res := results[r.name]
+		switch {
+		case res.HeldBack == 3 && res.Status == regdrift.RepoError &&
+			strings.Contains(res.Error, "in all"):
+			held++
+		case res.HeldBack != 0 || res.Status != regdrift.RepoDrift:
+			t.Errorf("dry run %s: held %d, %s %q; want 3 held by the run's limit or none",
+				r.name, res.HeldBack, res.Status, res.Error)
 		}
-		for _, r := range []guardRepo{a, b} {
-			res := results[r.name]
-			if res.HeldBack != 3 || res.Status != regdrift.RepoError ||
-				!strings.Contains(res.Error, "in all") {
-				t.Errorf("%s %s: held %d, %s %q; want 3 held by the run's limit", mode,
-					r.name, res.HeldBack, res.Status, res.Error)
-			}
+	}
+	if held != 1 {
+		t.Errorf("dry run: %d repositories held back, want the one past the limit", held)
+	}
+	if n := e.primary.Count(http.MethodGet, regtest.PathTags); n != 2 {
+		t.Errorf("dry run listed tags %d times on the primary, want once a repository", n)
+	}
+
+	// An execute counts first, so no repository deletes anything.
+	run, results = e.run(t, regdrift.ModeExecute, false)
+	g = run.Guard
+	if !g.RunTripped || g.HeldBack != 6 || g.Repositories != 2 || g.WouldDelete != 6 ||
+		g.Limits != limits || !strings.Contains(g.Note, "6 tags in all") {
+		t.Errorf("execute: guard %+v, want the run tripped at 6 of 5", g)
+	}
+	for _, r := range []guardRepo{a, b} {
+		res := results[r.name]
+		if res.HeldBack != 3 || res.Status != regdrift.RepoError ||
+			!strings.Contains(res.Error, "in all") {
+			t.Errorf("execute %s: held %d, %s %q; want 3 held by the run's limit", r.name,
+				res.HeldBack, res.Status, res.Error)
 		}
-		if run.Outcome != regdrift.OutcomeError {
-			t.Errorf("%s: outcome %s, want error", mode, run.Outcome)
-		}
+	}
+	if run.Outcome != regdrift.OutcomeError {
+		t.Errorf("execute: outcome %s, want error", run.Outcome)
 	}
 	if got := orphansLeft(t, e, a) + orphansLeft(t, e, b); got != 6 {
 		t.Errorf("%d orphans left, want all 6", got)

@@ -135,6 +135,7 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	}
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
+	res.Absent = obs.unknown
 	if obs.unknown && len(run.Scope) > 0 {
 		// A name asked for that exists nowhere is a mistake to show, not an empty
 		// repository in sync. (A catalog may list a repository whose tags are all gone.)

@@ -110,6 +110,10 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 	if run.Scope == nil {
 		run.Scope = []string{}
 	}
+	if req.Settle > 0 {
+		due := r.engine.now().Add(req.Settle)
+		run.NotBefore = &due
+	}
 	joined, err := r.store.QueueRun(ctx, run, req.Coalesce)
 	if err != nil {
 		return nil, fmt.Errorf("record new run: %w", err)
@@ -118,7 +122,8 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 		r.log.Debug("request joined a queued run", "run_id", run.ID, "trigger", run.Trigger,
 			"coalesced", run.Coalesced)
 	} else {
-		r.log.Info("run queued", "run_id", run.ID, "trigger", run.Trigger, "mode", run.Mode)
+		r.log.Info("run queued", "run_id", run.ID, "trigger", run.Trigger, "mode", run.Mode,
+			"not_before", run.NotBefore)
 		r.poke()
 	}
 	return run, nil
@@ -165,16 +170,28 @@ func (r *Runner) dispatch() {
 	}
 }
 
-// idle waits for a reason to look at the queue again: a new run, a freed slot, or after a
-// store error a moment's pause. It returns false when the runner shuts down.
+// idle waits for a reason to look at the queue again: a new run, a freed slot, a held-back
+// run coming due, or after a store error a moment's pause. It returns false when the runner
+// shuts down.
 func (r *Runner) idle(failed bool) bool {
-	var retry <-chan time.Time
+	wait := time.Duration(-1)
 	if failed {
-		retry = time.After(time.Second)
+		wait = time.Second
+	} else if due, ok, err := r.store.NextDue(r.base, regdrift.ServerTriggers...); err != nil {
+		r.log.Error("look for held-back runs", "err", err)
+		wait = time.Second
+	} else if ok {
+		wait = max(due.Sub(r.engine.now()), 0)
+	}
+	var timer <-chan time.Time
+	if wait >= 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
 	}
 	select {
 	case <-r.wake:
-	case <-retry:
+	case <-timer:
 	case <-r.quit:
 		return false
 	}

@@ -56,6 +56,12 @@ type Config struct {
 	WebhookSecret Secret        `yaml:"webhook_secret" env:"REGDRIFT_WEBHOOK_SECRET"`
 	CISecret      Secret        `yaml:"ci_secret" env:"REGDRIFT_CI_SECRET"`
 	WebhookMode   regdrift.Mode `yaml:"webhook_mode" env:"REGDRIFT_WEBHOOK_MODE"`
+	// WebhookSettle holds a notification's run back until its repository has been quiet
+	// that long, so that the events of one push make one run.
+	WebhookSettle time.Duration `yaml:"webhook_settle" env:"REGDRIFT_WEBHOOK_SETTLE"`
+	// WebhookHosts are more names (host[:port]) the registries go by in their events, such
+	// as the one clients push to behind a load balancer; the configured hosts always count.
+	WebhookHosts []string `yaml:"webhook_hosts" env:"REGDRIFT_WEBHOOK_HOSTS"`
 	// CheckInterval and ExecuteInterval queue a dry run or an execute of every repository
 	// that often; zero is off.
 	CheckInterval   time.Duration `yaml:"check_interval" env:"REGDRIFT_CHECK_INTERVAL"`
@@ -85,7 +91,8 @@ func defaults() Config {
 	return Config{Concurrency: 8, DBPath: "regdrift.db", Listen: "127.0.0.1:8080",
 		LogLevel: slog.LevelInfo, LogFormat: "text", SessionTTL: 12 * time.Hour,
 		GuardRepoShare: d.RepoShare, GuardRepoMin: d.RepoMin, GuardRunMax: d.RunMax,
-		WebhookMode: regdrift.ModeDryRun, DrainTimeout: 30 * time.Second}
+		WebhookMode: regdrift.ModeDryRun, WebhookSettle: 2 * time.Second,
+		DrainTimeout: 30 * time.Second}
 }
 
 // deleteLimits are the deletion guard's limits as configured.

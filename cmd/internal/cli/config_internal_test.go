@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/regdrift/regdrift"
+	"github.com/regdrift/regdrift/sync/registry"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -199,7 +200,8 @@ func TestExampleFile_LoadsAndValidates(t *testing.T) {
 	}
 	if cfg.WebhookSecret != "secret-of-regdrift-webhook-secret-0123456789" ||
 		cfg.CISecret != "secret-of-regdrift-ci-secret-0123456789" ||
-		cfg.WebhookMode != regdrift.ModeDryRun || cfg.CheckInterval != 15*time.Minute ||
+		cfg.WebhookMode != regdrift.ModeDryRun || cfg.WebhookSettle != 2*time.Second ||
+		cfg.CheckInterval != 15*time.Minute ||
 		cfg.ExecuteInterval != 0 || cfg.DrainTimeout != 30*time.Second {
 		t.Errorf("example triggers: mode %s, check %v, execute %v, drain %v", cfg.WebhookMode,
 			cfg.CheckInterval, cfg.ExecuteInterval, cfg.DrainTimeout)
@@ -219,7 +221,8 @@ func TestTriggers_Config(t *testing.T) {
 	env := envOf(map[string]string{"REGDRIFT_WEBHOOK_SECRET_FILE": secretFile,
 		"REGDRIFT_CHECK_INTERVAL": "10m", "REGDRIFT_CI_SECRET": "from-env",
 		"REGDRIFT_PRIMARY": "http://127.0.0.1:1", "REGDRIFT_SECONDARY": "http://127.0.0.1:2"})
-	cfg, err := loadConfig("serve", []string{"--config", file, "--execute-interval", "6h"}, env,
+	cfg, err := loadConfig("serve", []string{"--config", file, "--execute-interval", "6h",
+		"--webhook-host", "registry.example", "--webhook-host", "lb.example:5000"}, env,
 		io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -229,12 +232,16 @@ func TestTriggers_Config(t *testing.T) {
 	}
 	if cfg.WebhookSecret != "from-a-file" || cfg.CISecret != "from-env" ||
 		cfg.WebhookMode != regdrift.ModeExecute || cfg.CheckInterval != 10*time.Minute ||
-		cfg.ExecuteInterval != 6*time.Hour {
+		cfg.ExecuteInterval != 6*time.Hour ||
+		!slices.Equal(cfg.webhooks(registry.Endpoint{Host: "p:1"},
+			registry.Endpoint{Host: "s:2"}).Hosts,
+			[]string{"p:1", "s:2", "registry.example", "lb.example:5000"}) {
 		t.Errorf("got secret %q ci %q mode %s check %v execute %v", string(cfg.WebhookSecret),
 			string(cfg.CISecret), cfg.WebhookMode, cfg.CheckInterval, cfg.ExecuteInterval)
 	}
 	for _, args := range [][]string{
 		{"--webhook-mode", "dry-run"}, {"--check-interval", "-1m"}, {"--drain-timeout", "0s"},
+		{"--webhook-settle", "2m"}, {"--webhook-host", "http://x/"},
 	} {
 		cfg, err := loadConfig("serve", args, env, io.Discard)
 		if err == nil {

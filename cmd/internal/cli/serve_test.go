@@ -2,6 +2,9 @@ package cli_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -152,6 +155,8 @@ func newSecretRun(t *testing.T) *secretRun {
 		"admin token":        "admin-token-4b9c2e7d1f3a5c8e0b2d4f6a",
 		"viewer token":       "viewer-token-7e1d3c5b9a2f4e6d8c0b1a3f",
 		"refused token":      "a-wrong-token-someone-typed-1234567",
+		"webhook secret":     "webhook-shared-secret-5d7f9b1c3e",
+		"CI key":             "ci-hmac-key-8a6c4e2b0d9f7a5c",
 	}}
 	primary := dist2.New(t, dist2.WithBasicAuth("reader", sr.secrets["primary password"]))
 	secondary := dist2.New(t, dist2.WithBasicAuth("writer", sr.secrets["secondary password"]))
@@ -175,12 +180,15 @@ func newSecretRun(t *testing.T) *secretRun {
 	pwFile := filepath.Join(dir, "secondary-password")
 	tokensFile := filepath.Join(dir, "tokens")
 	mustWrite(t, pwFile, sr.secrets["secondary password"]+"\n")
+	ciFile := filepath.Join(dir, "ci-key")
+	mustWrite(t, ciFile, sr.secrets["CI key"]+"\n")
 	mustWrite(t, tokensFile, fmt.Sprintf("# name:role:token\noncall:admin:%s\nprom:viewer:%s\n",
 		sr.secrets["admin token"], sr.secrets["viewer token"]))
 	sr.served = serveWith(t, map[string]string{
 		"REGDRIFT_PRIMARY_USERNAME": "reader", "REGDRIFT_PRIMARY_PASSWORD": sr.secrets["primary password"],
 		"REGDRIFT_SECONDARY_USERNAME": "writer", "REGDRIFT_SECONDARY_PASSWORD_FILE": pwFile,
-		"REGDRIFT_TOKENS_FILE": tokensFile,
+		"REGDRIFT_TOKENS_FILE":    tokensFile,
+		"REGDRIFT_WEBHOOK_SECRET": sr.secrets["webhook secret"], "REGDRIFT_CI_SECRET_FILE": ciFile,
 	}, "--listen", "127.0.0.1:0", "--primary", primary.URL, "--secondary", secondary.URL,
 		"--db", filepath.Join(dir, "r.db"), "--log-level", "debug", "--log-format", "json")
 	return sr
@@ -282,6 +290,7 @@ func TestServe_SecretsNeverShown(t *testing.T) {
 	if sr.run.Status != regdrift.RunDone || sr.run.Outcome != regdrift.OutcomeInSync {
 		t.Fatalf("run %+v, want done and in sync (the credentials reach both registries)", sr.run)
 	}
+	sr.webhooks(t)
 	logs := sr.stderr.String()
 	// The levels the README promises: the run at Info with its counts, each tag at Debug.
 	for _, want := range []string{
@@ -397,5 +406,35 @@ func decodeString(t *testing.T, s string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("decode: %v\n%s", err, s)
+	}
+}
+
+// webhooks sends a registry notification and a signed CI call that waits, the webhooks'
+// secrets in their headers, and keeps the answers.
+func (sr *secretRun) webhooks(t *testing.T) {
+	t.Helper()
+	note, err := http.NewRequest(http.MethodPost, sr.base+"/api/v1/webhooks/registry",
+		strings.NewReader(`{"events":[{"action":"delete","target":{"repository":"app/one",`+
+			`"tag":"old"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	note.Header.Set("Content-Type", "application/vnd.docker.distribution.events.v1+json")
+	note.Header.Set("X-Regdrift-Webhook-Token", sr.secrets["webhook secret"])
+	if a := sr.keep(send(t, http.DefaultClient, note, "")); a.StatusCode != http.StatusAccepted {
+		t.Errorf("notification: status %d\n%s", a.StatusCode, a.Body)
+	}
+	body := `{"repositories":["app/one"],"mode":"dry_run"}`
+	mac := hmac.New(sha256.New, []byte(sr.secrets["CI key"]))
+	mac.Write([]byte(body))
+	ci, err := http.NewRequest(http.MethodPost, sr.base+"/api/v1/webhooks/ci?wait=true",
+		strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci.Header.Set("X-Regdrift-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	if a := sr.keep(send(t, http.DefaultClient, ci, "")); a.StatusCode != http.StatusOK {
+		t.Errorf("CI call after the execute: status %d, want 200 (in sync)\n%s", a.StatusCode,
+			a.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/server"
@@ -20,6 +21,12 @@ func (c *Config) triggerFlags(fs *flag.FlagSet) {
 		c.WebhookMode = regdrift.Mode(v)
 		return nil
 	})
+	fs.DurationVar(&c.WebhookSettle, "webhook-settle", c.WebhookSettle,
+		"hold a notification's run until its repository has had no event for this long, "+
+			"so one push makes one run; 0 starts at once (env REGDRIFT_WEBHOOK_SETTLE)")
+	fs.Var(&repoList{list: &c.WebhookHosts}, "webhook-host", "another host[:port] the "+
+		"registries' events may name (the one clients push to), repeatable; the configured "+
+		"registries' hosts always count (env REGDRIFT_WEBHOOK_HOSTS)")
 	fs.DurationVar(&c.CheckInterval, "check-interval", c.CheckInterval,
 		"queue a dry run of every repository this often, such as 15m; 0 is off "+
 			"(env REGDRIFT_CHECK_INTERVAL)")
@@ -36,6 +43,15 @@ func (c *Config) validateTriggers() error {
 		errs = append(errs, fmt.Errorf("--webhook-mode %q: want dry_run or execute",
 			c.WebhookMode))
 	}
+	if c.WebhookSettle < 0 || c.WebhookSettle > regdrift.MaxSettle {
+		errs = append(errs, fmt.Errorf("--webhook-settle %v: want 0 to %v", c.WebhookSettle,
+			regdrift.MaxSettle))
+	}
+	for _, h := range c.WebhookHosts {
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			errs = append(errs, fmt.Errorf("--webhook-host %q: want host or host:port", h))
+		}
+	}
 	if c.CheckInterval < 0 || c.ExecuteInterval < 0 {
 		errs = append(errs, errors.New("--check-interval and --execute-interval must not be "+
 			"negative"))
@@ -50,7 +66,7 @@ func (c *Config) validateTriggers() error {
 func (c *Config) webhooks(primary, secondary registry.Endpoint) server.Webhooks {
 	return server.Webhooks{
 		RegistrySecret: string(c.WebhookSecret), CISecret: string(c.CISecret),
-		Mode: c.WebhookMode, Deep: c.Deep, Repositories: c.Repos,
-		Hosts: []string{primary.Host, secondary.Host},
+		Mode: c.WebhookMode, Deep: c.Deep, Settle: c.WebhookSettle, Repositories: c.Repos,
+		Hosts: append([]string{primary.Host, secondary.Host}, c.WebhookHosts...),
 	}
 }
