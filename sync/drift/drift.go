@@ -28,7 +28,15 @@ type Side struct {
 // a tag whose digest could not be read on either side, or that only one side lists while the
 // other side's listing failed, is unresolved with its error.
 func Classify(primary, secondary Side) []regdrift.TagDrift {
-	out := make([]regdrift.TagDrift, 0, len(primary.Tags)+len(secondary.Tags))
+	// The rows outlive the sides (a run keeps them), so the slice is sized to the union, not
+	// to the sum: tags on both sides would leave half of a larger slice unused.
+	n := len(primary.Tags)
+	for tag := range secondary.Tags {
+		if _, ok := primary.Tags[tag]; !ok {
+			n++
+		}
+	}
+	out := make([]regdrift.TagDrift, 0, n)
 	for tag, p := range primary.Tags {
 		s, onSecondary := secondary.Tags[tag]
 		out = append(out, classifyTag(tag, &p, pick(onSecondary, &s), secondary.Err, "secondary"))
@@ -82,6 +90,8 @@ func classifyTag(tag string, p, s *Resolved, otherErr error, otherSide string) r
 		t.Error = "digest missing without an error"
 	case p.Manifest.Digest == s.Manifest.Digest:
 		t.State = regdrift.StateInSync
+		// One string for both: a run holds every row, and most rows are in sync.
+		t.Secondary.Digest = t.Primary.Digest
 	default:
 		t.State = regdrift.StateStale
 	}

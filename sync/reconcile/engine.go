@@ -101,6 +101,20 @@ func (e *Engine) Run(ctx context.Context, run *regdrift.Run,
 // resumes and which is canceled.
 func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 	sig Signals) ([]*regdrift.RepoResult, error) {
+	return e.run(ctx, run, sig, true)
+}
+
+// RunCounts is Run, but each result drops its tag rows once they are recorded (Tags is nil),
+// keeping its counts: the rows are read back from the store. A run that holds a million tag
+// rows until it ends needs hundreds of megabytes; one that holds counts, a few.
+func (e *Engine) RunCounts(ctx context.Context, run *regdrift.Run,
+	cancel <-chan struct{}) ([]*regdrift.RepoResult, error) {
+	return e.run(ctx, run, Signals{Cancel: cancel}, false)
+}
+
+// run is RunWith, or RunCounts without keepTags.
+func (e *Engine) run(ctx context.Context, run *regdrift.Run, sig Signals,
+	keepTags bool) ([]*regdrift.RepoResult, error) {
 	if run.StartedAt == nil {
 		started := e.now()
 		run.StartedAt = &started
@@ -116,7 +130,7 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 	names, err := e.repositories(ctx, run.Scope)
 	if err != nil {
 		log.Error("run failed", "err", err)
-		return nil, e.finish(ctx, run, nil, regdrift.RunFailed, err.Error())
+		return nil, e.finish(ctx, run, nil, nil, regdrift.RunFailed, err.Error())
 	}
 	done, todo, err := e.finishedBefore(ctx, run, names)
 	if err != nil {
@@ -133,17 +147,17 @@ func (e *Engine) RunWith(ctx context.Context, run *regdrift.Run,
 
 	// A resumed run counts the deletions still to do; the first attempt counted them all.
 	budget := e.budget(ctx, run, todo, sig)
-	results, stopped := e.runRepos(ctx, run, todo, budget, sig)
+	actions := newActionTally()
+	results, stopped := e.runRepos(ctx, run, todo, budget, sig,
+		repoOpts{keepTags: keepTags, actions: actions})
 	results = append(done, results...)
 	sort.Slice(results, func(i, j int) bool { return results[i].Name < results[j].Name })
 	status := stopStatus(run, stopped, sig)
 	if status == regdrift.RunDone && len(run.Scope) == 0 {
 		e.forgetGone(ctx, run, names)
 	}
-	// TODO: repositories finished before an interruption come back without their tags, so
-	// the guard report of a resumed run leaves their deletions out of would_delete.
 	run.Guard = guardReport(e.limits, results, budget.tripped())
-	if err := e.finish(ctx, run, results, status, stopped); err != nil {
+	if err := e.finish(ctx, run, results, actions, status, stopped); err != nil {
 		return results, err
 	}
 	log.Info("run finished", "status", run.Status, "outcome", run.Outcome,
@@ -222,7 +236,7 @@ func fired(c <-chan struct{}) bool {
 // (including those waiting for another run to let go of them) are left out, and the reason
 // is returned. A repository already started goes on to its end unless ctx ends.
 func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string,
-	budget *runBudget, sig Signals) ([]*regdrift.RepoResult, string) {
+	budget *runBudget, sig Signals, opts repoOpts) ([]*regdrift.RepoResult, string) {
 	stop, release := stopContext(ctx, sig)
 	defer release()
 	var (
@@ -234,7 +248,7 @@ func (e *Engine) runRepos(ctx context.Context, run *regdrift.Run, names []string
 	for range min(e.workers, max(len(names), 1)) {
 		wg.Go(func() {
 			for name := range jobs {
-				res := e.repo(ctx, stop, run, budget, name)
+				res := e.repo(ctx, stop, run, budget, name, opts)
 				if res == nil {
 					continue // stopped before it started
 				}
@@ -313,7 +327,7 @@ func (e *Engine) progress(ctx context.Context, run *regdrift.Run, res *regdrift.
 
 // finish records the end of a run.
 func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdrift.RepoResult,
-	status regdrift.RunStatus, msg string) error {
+	actions *actionTally, status regdrift.RunStatus, msg string) error {
 	done := e.now()
 	run.Status, run.FinishedAt, run.Error = status, &done, msg
 	run.ReposDone = len(results)
@@ -332,7 +346,7 @@ func (e *Engine) finish(ctx context.Context, run *regdrift.Run, results []*regdr
 	}
 	// The run's own context may be over (a shutdown); the record must still be written.
 	ctx = context.WithoutCancel(ctx)
-	e.metrics.observe(run, results)
+	e.metrics.observe(run, actions)
 	if err := e.store.UpdateRun(ctx, run); err != nil {
 		return fmt.Errorf("record end of run %d: %w", run.ID, err)
 	}
@@ -354,7 +368,30 @@ func (e *Engine) repositories(ctx context.Context, scope []string) ([]string, er
 		return nil, err
 	}
 	// Names are checked per repository, so one odd name fails only itself.
-	return dedupe(append(p, s...)), nil
+	return newLast(dedupe(append(p, s...)), s), nil
+}
+
+// newLast moves the repositories the secondary's catalog lacks to the end, keeping the order
+// otherwise. An execute copies them whole; by then the copies into the other repositories have
+// shown where the secondary holds the layers they share, which are mounted from there instead
+// of uploaded again.
+func newLast(names, onSecondary []string) []string {
+	known := make(map[string]bool, len(onSecondary))
+	for _, n := range onSecondary {
+		known[n] = true
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if known[n] {
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		if !known[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func dedupe(names []string) []string {

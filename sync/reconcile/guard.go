@@ -95,11 +95,7 @@ func guardReport(l regdrift.DeleteLimits, results []*regdrift.RepoResult,
 		if r.HeldBack > 0 {
 			g.Repositories++
 		}
-		for _, t := range r.Tags {
-			if t.Action == regdrift.ActionDelete && t.Result != regdrift.ResultSkipped {
-				g.WouldDelete++
-			}
-		}
+		g.WouldDelete += plannedDeletes(r)
 	}
 	g.Tripped = g.HeldBack > 0
 	switch {
@@ -113,4 +109,21 @@ func guardReport(l regdrift.DeleteLimits, results []*regdrift.RepoResult,
 			g.HeldBack, g.Repositories, l.RepoMin, share(l.RepoShare), regdrift.OverrideHint)
 	}
 	return g
+}
+
+// plannedDeletes counts the deletions a repository's plan carries out. A result without its
+// rows (recorded and dropped, or read back from the store for a resumed run) counts them from
+// its figures: every copy is carried out, so the actions past the copies are deletions.
+func plannedDeletes(r *regdrift.RepoResult) int {
+	if r.Tags == nil {
+		b := r.Before
+		return max(0, r.Actions-(b.OnlyOnPrimary+b.Stale+b.Broken))
+	}
+	n := 0
+	for _, t := range r.Tags {
+		if t.Action == regdrift.ActionDelete && t.Result != regdrift.ResultSkipped {
+			n++
+		}
+	}
+	return n
 }

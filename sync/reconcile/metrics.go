@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regdrift/regdrift"
@@ -38,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // observe records a finished run and the actions of its repositories.
-func (m *Metrics) observe(run *regdrift.Run, results []*regdrift.RepoResult) {
+func (m *Metrics) observe(run *regdrift.Run, actions *actionTally) {
 	if m == nil {
 		return
 	}
@@ -47,12 +49,38 @@ func (m *Metrics) observe(run *regdrift.Run, results []*regdrift.RepoResult) {
 		m.duration.WithLabelValues(string(run.Mode), string(run.Status)).
 			Observe(run.FinishedAt.Sub(*run.StartedAt).Seconds())
 	}
-	for _, r := range results {
-		for _, t := range r.Tags {
-			if t.Action == regdrift.ActionNone || t.Action == "" || t.Result == regdrift.ResultNone {
-				continue
-			}
-			m.actions.WithLabelValues(string(t.Action), string(t.Result)).Inc()
+	if actions == nil {
+		return
+	}
+	actions.mu.Lock()
+	defer actions.mu.Unlock()
+	for k, n := range actions.n {
+		m.actions.WithLabelValues(string(k.action), string(k.result)).Add(float64(n))
+	}
+}
+
+// actionTally counts a run's tag actions by kind and result as its repositories finish, so
+// that the metrics need not keep every tag row until the run ends.
+type actionTally struct {
+	mu sync.Mutex
+	n  map[actionKey]int
+}
+
+type actionKey struct {
+	action regdrift.Action
+	result regdrift.Result
+}
+
+func newActionTally() *actionTally { return &actionTally{n: map[actionKey]int{}} }
+
+// add counts the actions of one repository's rows.
+func (a *actionTally) add(tags []regdrift.TagDrift) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, t := range tags {
+		if t.Action == regdrift.ActionNone || t.Action == "" || t.Result == regdrift.ResultNone {
+			continue
 		}
+		a.n[actionKey{t.Action, t.Result}]++
 	}
 }

@@ -20,7 +20,7 @@ import (
 // It returns nil when stop ended before the repository was started: waiting for another run
 // to let go of it does not count as a start.
 func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runBudget,
-	name string) *regdrift.RepoResult {
+	name string, opts repoOpts) *regdrift.RepoResult {
 	res := &regdrift.RepoResult{RunID: run.ID, Name: name, Tags: []regdrift.TagDrift{}}
 	if err := regdrift.ValidateRepoName(name); err != nil {
 		return e.failRepo(ctx, res, err)
@@ -42,14 +42,27 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runB
 	}
 	res.Finished = run.Mode != regdrift.ModeExecute || res.Actions == 0
 	// A plan that could not be recorded is not carried out: its trace would be lost.
-	if !e.save(rec, res) || res.Finished {
-		return res
+	saved := e.save(rec, res)
+	if saved && !res.Finished {
+		e.reconcile(ctx, run, res)
+		// Actions cut short by the end of ctx are done again when the run resumes.
+		res.Finished = ctx.Err() == nil
+		saved = e.save(rec, res)
 	}
-	e.reconcile(ctx, run, res)
-	// Actions cut short by the end of ctx are done again when the run resumes.
-	res.Finished = ctx.Err() == nil
-	e.save(rec, res)
+	opts.actions.add(res.Tags)
+	if saved && !opts.keepTags {
+		res.Tags = nil
+	}
 	return res
+}
+
+// repoOpts is what a run asks of each repository beside the work.
+type repoOpts struct {
+	// keepTags keeps a result's rows; without it, a result whose rows were recorded drops
+	// them, and one whose recording failed keeps them, as they are nowhere else.
+	keepTags bool
+	// actions counts the actions of every repository for the metrics.
+	actions *actionTally
 }
 
 // carryOver keeps, in a repository an interrupted attempt of run had started on, the rows of
@@ -399,35 +412,69 @@ func (e *Engine) readPlatforms(ctx context.Context, name string, tags []regdrift
 func (e *Engine) act(ctx context.Context, runID int64, name string, tags []regdrift.TagDrift) {
 	log := e.log.With("run_id", runID, "repository", name)
 	rec := context.WithoutCancel(ctx)
-	for _, kind := range []regdrift.Action{regdrift.ActionCopy, regdrift.ActionDelete} {
-		var idx []int
-		for i, t := range tags {
-			if t.Action == kind && t.Result == regdrift.ResultPlanned {
-				idx = append(idx, i)
-			}
+	one := func(i int) {
+		t := &tags[i]
+		t.Result = regdrift.ResultRunning
+		if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+			t.Result = regdrift.ResultFailed
+			t.Error = "not started: recording the action failed: " + err.Error()
+			log.Error("record action start", "tag", t.Tag, "err", err)
+			return
 		}
-		forEach(idx, e.secondarySem, func(i int) {
-			t := &tags[i]
-			t.Result = regdrift.ResultRunning
-			if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
-				t.Result = regdrift.ResultFailed
-				t.Error = "not started: recording the action failed: " + err.Error()
-				log.Error("record action start", "tag", t.Tag, "err", err)
-				return
-			}
-			if err := e.do(ctx, name, t); err != nil {
-				t.Result, t.Error = regdrift.ResultFailed, err.Error()
-				log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
-			} else {
-				t.Result = regdrift.ResultOK
-				log.Debug("action done", "tag", t.Tag, "action", t.Action)
-			}
-			if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
-				// The repository's record after verification writes the row again.
-				log.Warn("record action end", "tag", t.Tag, "err", err)
-			}
-		})
+		if err := e.do(ctx, name, t); err != nil {
+			t.Result, t.Error = regdrift.ResultFailed, err.Error()
+			log.Warn("action failed", "tag", t.Tag, "action", t.Action, "err", err)
+		} else {
+			t.Result = regdrift.ResultOK
+			log.Debug("action done", "tag", t.Tag, "action", t.Action)
+		}
+		if err := e.store.SaveTagResult(rec, runID, name, t); err != nil {
+			// The repository's record after verification writes the row again.
+			log.Warn("record action end", "tag", t.Tag, "err", err)
+		}
 	}
+	inTurn := func(g []int) {
+		for _, i := range g {
+			one(i)
+		}
+	}
+	// The images of a repository share layers, and copies started together would each upload
+	// a layer the others are uploading: the first image goes alone, and the tags of one
+	// image go one after another (the second finds the blobs there and only tags).
+	if groups := copyGroups(tags); len(groups) > 0 {
+		inTurn(groups[0])
+		forEach(groups[1:], e.secondarySem, inTurn)
+	}
+	forEach(planned(tags, regdrift.ActionDelete), e.secondarySem, one)
+}
+
+// copyGroups returns the planned copies, the tags of one primary digest together, in the
+// order each digest first appears.
+func copyGroups(tags []regdrift.TagDrift) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for _, i := range planned(tags, regdrift.ActionCopy) {
+		d := tags[i].Primary.Digest
+		k, ok := at[d]
+		if !ok {
+			k = len(groups)
+			at[d] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	return groups
+}
+
+// planned returns the indexes of the tags whose action is kind and still planned.
+func planned(tags []regdrift.TagDrift, kind regdrift.Action) []int {
+	var idx []int
+	for i, t := range tags {
+		if t.Action == kind && t.Result == regdrift.ResultPlanned {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }
 
 func (e *Engine) do(ctx context.Context, name string, t *regdrift.TagDrift) error {

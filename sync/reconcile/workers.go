@@ -14,15 +14,26 @@ func withSlot(sem chan struct{}, fn func()) {
 
 // forEach calls fn for every item, each call holding a slot of sem, so at most cap(sem) run at
 // once across every caller sharing sem. It returns when all calls have returned.
+//
+// A few workers take the items in turn rather than a goroutine each: a request through
+// regclient runs deep, and growing a new goroutine's stack for each was a tenth of a check's
+// CPU.
 func forEach[T any](items []T, sem chan struct{}, fn func(T)) {
+	next := make(chan T)
 	var wg sync.WaitGroup
-	for _, it := range items {
-		sem <- struct{}{}
+	for range min(len(items), cap(sem)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			fn(it)
+			for it := range next {
+				fn(it)
+				<-sem
+			}
 		})
 	}
+	for _, it := range items {
+		sem <- struct{}{}
+		next <- it
+	}
+	close(next)
 	wg.Wait()
 }
 

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,5 +43,61 @@ func TestRepoLocks_OneHolderPerName(t *testing.T) {
 	}
 	if len(l.held) != 0 {
 		t.Errorf("%d names still held", len(l.held))
+	}
+}
+
+// TestForEach_EveryItemOnceWithinTheBound: two callers sharing a semaphore of 3 call fn for
+// each of their items once, never more than 3 at a time between them.
+func TestForEach_EveryItemOnceWithinTheBound(t *testing.T) {
+	sem := make(chan struct{}, 3)
+	var mu sync.Mutex
+	seen := map[int]int{}
+	running, most, started := 0, 0, 0
+	// The first three calls wait for each other, so the bound is reached, not just obeyed.
+	full := make(chan struct{})
+	fn := func(i int) {
+		mu.Lock()
+		seen[i]++
+		running++
+		started++
+		most = max(most, running)
+		first := started <= 3
+		if started == 3 {
+			close(full)
+		}
+		mu.Unlock()
+		if first {
+			<-full
+		}
+		mu.Lock()
+		running--
+		mu.Unlock()
+	}
+	items := func(from int) []int {
+		out := make([]int, 20)
+		for i := range out {
+			out[i] = from + i
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { forEach(items(0), sem, fn) })
+	wg.Go(func() { forEach(items(100), sem, fn) })
+	wg.Wait()
+	forEach([]int{}, sem, fn)
+
+	if len(seen) != 40 {
+		t.Errorf("%d items called, want 40", len(seen))
+	}
+	for i, n := range seen {
+		if n != 1 {
+			t.Errorf("item %d called %d times", i, n)
+		}
+	}
+	if most != 3 {
+		t.Errorf("%d calls at once at most, want 3", most)
+	}
+	if len(sem) != 0 {
+		t.Errorf("%d slots still held", len(sem))
 	}
 }

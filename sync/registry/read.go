@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/regclient/regclient"
@@ -27,6 +28,8 @@ type reader struct {
 	ep          Endpoint
 	log         *slog.Logger
 	listTimeout time.Duration
+	// repoRefs holds the parsed reference of each repository resolved, by name.
+	repoRefs *sync.Map
 }
 
 // Endpoint returns where the registry is.
@@ -144,7 +147,7 @@ func isNameUnknown(err error) bool {
 // every manifest type regclient knows (OCI index and manifest, Docker list and v2, ...) and
 // falls back to a GET, hashing the body, when the HEAD carries no digest.
 func (r *reader) Resolve(ctx context.Context, repoName, tag string) (regdrift.Manifest, error) {
-	rf, err := newRef(r.ep.Host, repoName, tag, "")
+	rf, err := r.tagRef(repoName, tag)
 	if err != nil {
 		return regdrift.Manifest{}, err
 	}
@@ -162,7 +165,58 @@ func (r *reader) Resolve(ctx context.Context, repoName, tag string) (regdrift.Ma
 		return regdrift.Manifest{}, fmt.Errorf("resolve %s:%s on %s: bad digest %q: %w",
 			repoName, tag, r.ep.URL, d.Digest, err)
 	}
-	return regdrift.Manifest{Digest: d.Digest.String(), MediaType: d.MediaType}, nil
+	return regdrift.Manifest{Digest: d.Digest.String(), MediaType: intern(d.MediaType)}, nil
+}
+
+// tagRef is newRef for a tag, parsing the repository's reference once: a check resolves every
+// tag of a repository, and parsing a whole reference (regular expressions) for each was a
+// tenth of a check's CPU.
+func (r *reader) tagRef(repoName, tag string) (ref.Ref, error) {
+	if !validTag(tag) {
+		return ref.Ref{}, fmt.Errorf("reference %s/%s:%s: invalid tag", r.ep.Host, repoName,
+			tag)
+	}
+	if v, ok := r.repoRefs.Load(repoName); ok {
+		return v.(ref.Ref).SetTag(tag), nil
+	}
+	rf, err := newRef(r.ep.Host, repoName, "", "")
+	if err != nil {
+		return ref.Ref{}, err
+	}
+	r.repoRefs.Store(repoName, rf)
+	return rf.SetTag(tag), nil
+}
+
+// validTag reports whether tag is a tag as the distribution spec has it:
+// [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
+func validTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 128 || tag[0] == '.' || tag[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '_' || c == '.' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// knownTypes are the media types a tag commonly points at.
+var knownTypes = [...]string{mediatype.OCI1ManifestList, mediatype.OCI1Manifest,
+	mediatype.Docker2ManifestList, mediatype.Docker2Manifest}
+
+// intern returns the shared copy of a known media type: a run keeps two per tag, and a
+// registry answers with a handful of types, each in a string of its own.
+func intern(mt string) string {
+	for _, t := range knownTypes {
+		if mt == t {
+			return t
+		}
+	}
+	return mt
 }
 
 // Primary is the source of truth. It has no method that writes or deletes.

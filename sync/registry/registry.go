@@ -17,6 +17,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/regclient/regclient"
@@ -207,11 +208,12 @@ func NewPair(primary, secondary Config, opts Options) (*Pair, error) {
 	}
 	rc := newRegClient(pe, se, primary, secondary, opts)
 	p := &Primary{reader: reader{rc: rc, ep: pe, listTimeout: opts.ListTimeout,
-		log: opts.Logger.With("registry", "primary")}}
+		log: opts.Logger.With("registry", "primary"), repoRefs: &sync.Map{}}}
 	s := &Secondary{
 		reader: reader{rc: rc, ep: se, listTimeout: opts.ListTimeout,
-			log: opts.Logger.With("registry", "secondary")},
+			log: opts.Logger.With("registry", "secondary"), repoRefs: &sync.Map{}},
 		primary: p.ep,
+		homes:   newBlobHomes(),
 	}
 	return &Pair{Primary: p, Secondary: s}, nil
 }
@@ -221,6 +223,10 @@ func newRegClient(pe, se Endpoint, pc, sc Config, opts Options) *regclient.RegCl
 	if next == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = opts.RequestTimeout
+		// The default keeps 2 idle connections a host: with more requests in flight, every
+		// answer past the second closes its connection and the next request opens one,
+		// which on a local registry costs more than the request.
+		t.MaxIdleConnsPerHost = opts.Concurrency
 		next = t
 	}
 	next = retryAfterCap{next: next, max: opts.RetryAfterMax, log: opts.Logger}

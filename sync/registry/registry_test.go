@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -167,5 +168,38 @@ func TestEndpoint_Same(t *testing.T) {
 		if got := a.Same(b); got != tc.want {
 			t.Errorf("Same(%s, %s) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestValidTag(t *testing.T) {
+	long := strings.Repeat("a", 128)
+	for tag, want := range map[string]bool{
+		"1.2.3": true, "v1_rc-2": true, "_x": true, "latest": true, long: true,
+		"": false, ".hidden": false, "-x": false, "a/b": false, "a:b": false, "a@b": false,
+		long + "a": false, "é": false,
+	} {
+		if got := validTag(tag); got != want {
+			t.Errorf("validTag(%q) = %v, want %v", tag, got, want)
+		}
+	}
+}
+
+func TestTagRef_ParsesTheRepositoryOnce(t *testing.T) {
+	r := reader{ep: Endpoint{Host: "127.0.0.1:5000"}, repoRefs: &sync.Map{}}
+	for _, tag := range []string{"v1", "v2"} {
+		rf, err := r.tagRef("team/app", tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rf.Registry != "127.0.0.1:5000" || rf.Repository != "team/app" || rf.Tag != tag ||
+			rf.Digest != "" || rf.CommonName() != "127.0.0.1:5000/team/app:"+tag {
+			t.Errorf("tagRef(team/app, %s) = %+v", tag, rf)
+		}
+	}
+	if _, err := r.tagRef("team/app", "bad/tag"); err == nil {
+		t.Error("tagRef with a bad tag: no error")
+	}
+	if _, err := r.tagRef("Team/App", "v1"); err == nil {
+		t.Error("tagRef with a bad repository name: no error")
 	}
 }

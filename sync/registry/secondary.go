@@ -12,10 +12,13 @@ import (
 type Secondary struct {
 	reader
 	primary Endpoint
+	homes   *blobHomes
 }
 
 // Copy makes repo:tag on the secondary point at what repo@digest is on the primary, with every
-// child manifest and blob, bytes and digests unchanged. The source is named by digest, so a tag
+// child manifest and blob, bytes and digests unchanged. A blob the secondary is known to hold
+// in another repository (from an earlier copy or deep check of this client) is mounted from
+// there instead of uploaded. The source is named by digest, so a tag
 // that moved on the primary since the check is not copied blindly. With force, every child is
 // checked and copied again even when the secondary already has the top manifest (a broken
 // tag). Content on the primary that lies about itself is refused before anything is sent
@@ -36,13 +39,16 @@ func (s *Secondary) Copy(ctx context.Context, repoName, tag, digest string, forc
 	if err := s.checkSource(ctx, repoName, digest); err != nil {
 		return fmt.Errorf("copy %s@%s: source on %s: %w", repoName, digest, s.primary.URL, err)
 	}
-	var opts []regclient.ImageOpts
+	seen := &copyBlobs{seen: map[string]bool{}}
+	opts := []regclient.ImageOpts{s.mountingCallback(ctx, repoName, seen)}
 	if force {
 		opts = append(opts, regclient.ImageWithForceRecursive())
 	}
 	if err := s.rc.ImageCopy(ctx, src, dst, opts...); err != nil {
 		return fmt.Errorf("copy %s@%s to %s: %w", repoName, digest, s.ep.URL, err)
 	}
+	// Every blob of a copied image is in the repository now.
+	s.homes.add(repoName, seen.list()...)
 	return nil
 }
 

@@ -27,6 +27,8 @@ var ErrInvalidContent = errors.New("content does not match its manifests")
 // it says nothing about what is missing.
 func (s *Secondary) Missing(ctx context.Context, repoName, digest string) ([]string, error) {
 	w := newWalker(s.rc, s.ep.Host, repoName)
+	// What a deep check finds is where a later copy can mount from.
+	w.found = func(d string) { s.homes.add(repoName, d) }
 	if err := w.manifest(ctx, descriptor.Descriptor{}, digest, 0); err != nil {
 		return nil, fmt.Errorf("deep check of %s: %w", repoName, err)
 	}
@@ -62,6 +64,8 @@ type walker struct {
 	// seen holds every digest visited.
 	seen    map[string]bool
 	missing []string
+	// found, when set, is told of every blob the registry holds as described.
+	found func(digest string)
 }
 
 func newWalker(rc *regclient.RegClient, host, repo string) *walker {
@@ -221,6 +225,9 @@ func (w *walker) blob(ctx context.Context, d descriptor.Descriptor) error {
 			return fmt.Errorf("blob %s is %d bytes, its manifest says %d: %w", dig, n, d.Size,
 				ErrInvalidContent)
 		}
+	}
+	if w.found != nil {
+		w.found(dig)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/regclient/regclient"
@@ -54,16 +55,26 @@ func DeleteManifest(ctx context.Context, rc *regclient.RegClient, host, repo str
 	return nil
 }
 
-// DeleteBlob unlinks the blob dig from host/repo, so that pulls of any image there that
-// uses it fail while its manifest still reads fine.
-func DeleteBlob(ctx context.Context, rc *regclient.RegClient, host, repo string,
+// DeleteBlob unlinks the blob dig from host/repo (plain HTTP), so that pulls of any image
+// there that uses it fail while its manifest still reads fine.
+//
+// NOTE: it sends the DELETE itself: regclient v0.11.7's BlobDelete never closes its response,
+// so each call keeps one of the client's request slots for a host until none is left and the
+// next request waits for ever. rc is kept so that callers need not change.
+func DeleteBlob(ctx context.Context, _ *regclient.RegClient, host, repo string,
 	dig digest.Digest) error {
-	r, err := parseRef(host, repo, "", "")
+	u := "http://" + host + "/v2/" + repo + "/blobs/" + dig.String()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("delete blob %s from %s/%s: %w", dig, host, repo, err)
 	}
-	if err := rc.BlobDelete(ctx, r, descriptor.Descriptor{Digest: dig}); err != nil {
-		return fmt.Errorf("delete blob %s from %s: %w", dig, r.CommonName(), err)
+	resp, err := rawDo(req)
+	if err != nil {
+		return fmt.Errorf("delete blob %s from %s/%s: %w", dig, host, repo, err)
+	}
+	if resp.Status != http.StatusAccepted {
+		return fmt.Errorf("delete blob %s from %s/%s: status %d: %.200s", dig, host, repo,
+			resp.Status, resp.Body)
 	}
 	return nil
 }

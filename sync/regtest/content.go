@@ -36,7 +36,13 @@ const (
 	OCIIndexBare Kind = "oci-index-bare"
 	// DockerList is a Docker manifest list of Docker v2 manifests.
 	DockerList Kind = "docker-list"
+	// Artifact is an OCI artifact (an SBOM, a signature): an OCI manifest with an
+	// artifactType, the empty config and one JSON layer.
+	Artifact Kind = "artifact"
 )
+
+// ArtifactType is the artifactType of an Artifact.
+const ArtifactType = "application/vnd.regdrift.regtest.sbom.v1+json"
 
 // Platforms are the platforms of the images in an index, in order; an index with n platforms
 // uses the first n.
@@ -60,6 +66,10 @@ type Spec struct {
 	// Annotations go on the top manifest of an OCI kind (Docker manifests have none). Specs
 	// that differ only here share every blob and differ in the top manifest's digest.
 	Annotations map[string]string
+	// Base, when set, gives every image a first layer made from Base alone (and the
+	// platform): images of different specs with one Base share that layer, as images built
+	// from one base image do. Artifacts ignore it.
+	Base string
 }
 
 // Content is a manifest with everything it references, ready to push.
@@ -136,17 +146,25 @@ func Build(s Spec) (*Content, error) {
 			s.Seed)
 	}
 	seed := string(s.Kind) + "\x00" + s.Seed
+	img := imageSpec{seed: seed, base: s.Base, withType: true, annotations: s.Annotations}
 	switch s.Kind {
 	case OCIImage:
-		return buildImage(seed, Platforms[0], ociTypes, true, s.Annotations), nil
+		img.mt = ociTypes
+		return buildImage(img, Platforms[0]), nil
 	case DockerImage:
-		return buildImage(seed, Platforms[0], dockerTypes, true, nil), nil
+		img.mt = dockerTypes
+		return buildImage(img, Platforms[0]), nil
 	case OCIIndex:
-		return buildIndex(seed, n, ociTypes, true, s.Annotations), nil
+		img.mt = ociTypes
+		return buildIndex(img, n), nil
 	case OCIIndexBare:
-		return buildIndex(seed, n, ociTypes, false, s.Annotations), nil
+		img.mt, img.withType = ociTypes, false
+		return buildIndex(img, n), nil
 	case DockerList:
-		return buildIndex(seed, n, dockerTypes, true, nil), nil
+		img.mt = dockerTypes
+		return buildIndex(img, n), nil
+	case Artifact:
+		return buildArtifact(seed, s.Annotations), nil
 	}
 	return nil, fmt.Errorf("build %q: unknown kind %q", s.Seed, s.Kind)
 }
@@ -249,6 +267,7 @@ type jsonDesc struct {
 type jsonManifest struct {
 	SchemaVersion int               `json:"schemaVersion"`
 	MediaType     string            `json:"mediaType,omitempty"`
+	ArtifactType  string            `json:"artifactType,omitempty"`
 	Config        jsonDesc          `json:"config"`
 	Layers        []jsonDesc        `json:"layers"`
 	Annotations   map[string]string `json:"annotations,omitempty"`
@@ -294,12 +313,23 @@ var createdTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // reads images must not count on it.
 const layersPerImage = 1
 
-func buildIndex(seed string, n int, mt mediaTypes, childType bool,
-	annotations map[string]string) *Content {
-	idx := jsonIndex{SchemaVersion: 2, MediaType: mt.index, Annotations: annotations}
+// imageSpec is what buildImage and buildIndex need to know.
+type imageSpec struct {
+	seed, base string
+	mt         mediaTypes
+	// withType false leaves mediaType out of the image manifests' bodies.
+	withType bool
+	// annotations go on the top manifest only.
+	annotations map[string]string
+}
+
+func buildIndex(s imageSpec, n int) *Content {
+	idx := jsonIndex{SchemaVersion: 2, MediaType: s.mt.index, Annotations: s.annotations}
+	child := s
+	child.annotations = nil
 	c := &Content{}
 	for _, p := range Platforms[:n] {
-		ch := buildImage(seed, p, mt, childType, nil)
+		ch := buildImage(child, p)
 		c.Children = append(c.Children, ch)
 		idx.Manifests = append(idx.Manifests, jsonDesc{
 			MediaType: ch.Desc.MediaType, Digest: ch.Desc.Digest, Size: ch.Desc.Size,
@@ -307,14 +337,17 @@ func buildIndex(seed string, n int, mt mediaTypes, childType bool,
 		})
 	}
 	c.Raw = mustJSON(idx)
-	c.Desc = describe(mt.index, c.Raw)
+	c.Desc = describe(s.mt.index, c.Raw)
 	return c
 }
 
-// buildImage makes one image for platform p; withType false leaves mediaType out of the body.
-func buildImage(seed string, p platform.Platform, mt mediaTypes, withType bool,
-	annotations map[string]string) *Content {
-	seed += "\x00" + p.String()
+// baseLayerSize is the size of the random file in a base layer: bigger than an image's own
+// layer, as a base image is, so that sending it twice shows in a byte count.
+const baseLayerSize = 16 << 10
+
+// buildImage makes one image for platform p.
+func buildImage(s imageSpec, p platform.Platform) *Content {
+	seed := s.seed + "\x00" + p.String()
 	rng := rand.New(rand.NewChaCha8(sha256.Sum256([]byte(seed))))
 
 	c := &Content{}
@@ -325,36 +358,61 @@ func buildImage(seed string, p platform.Platform, mt mediaTypes, withType bool,
 		}},
 		RootFS: jsonConfigRootFS{Type: "layers"},
 	}
-	for i := range layersPerImage {
-		tarball := makeTar(rng, fmt.Sprintf("regtest/layer%d.bin", i))
+	addLayer := func(tarball []byte, by string) {
 		data := gzipBytes(tarball)
-		c.Layers = append(c.Layers, Blob{Desc: describe(mt.layer, data), Data: data})
+		c.Layers = append(c.Layers, Blob{Desc: describe(s.mt.layer, data), Data: data})
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(tarball))
-		cfg.History = append(cfg.History, jsonConfigEntry{
-			Created: created, CreatedBy: fmt.Sprintf("regtest layer %d", i),
-		})
+		cfg.History = append(cfg.History, jsonConfigEntry{Created: created, CreatedBy: by})
+	}
+	if s.base != "" {
+		baseSeed := sha256.Sum256([]byte("base\x00" + s.base + "\x00" + p.String()))
+		baseRng := rand.New(rand.NewChaCha8(baseSeed))
+		addLayer(makeTar(baseRng, "regtest/base.bin", baseLayerSize), "regtest base "+s.base)
+	}
+	for i := range layersPerImage {
+		size := 128 + rng.IntN(256)
+		addLayer(makeTar(rng, fmt.Sprintf("regtest/layer%d.bin", i), size),
+			fmt.Sprintf("regtest layer %d", i))
 	}
 	cfgData := mustJSON(cfg)
-	c.Config = &Blob{Desc: describe(mt.config, cfgData), Data: cfgData}
+	c.Config = &Blob{Desc: describe(s.mt.config, cfgData), Data: cfgData}
 
 	m := jsonManifest{
-		SchemaVersion: 2, Config: jsonDescOf(c.Config.Desc), Annotations: annotations,
+		SchemaVersion: 2, Config: jsonDescOf(c.Config.Desc), Annotations: s.annotations,
 	}
-	if withType {
-		m.MediaType = mt.manifest
+	if s.withType {
+		m.MediaType = s.mt.manifest
 	}
 	for _, l := range c.Layers {
 		m.Layers = append(m.Layers, jsonDescOf(l.Desc))
 	}
 	c.Raw = mustJSON(m)
-	c.Desc = describe(mt.manifest, c.Raw)
+	c.Desc = describe(s.mt.manifest, c.Raw)
 	c.Desc.Platform = &p
 	return c
 }
 
-// makeTar writes a tar archive holding one file of a few hundred seeded random bytes.
-func makeTar(rng *rand.Rand, name string) []byte {
-	body := make([]byte, 128+rng.IntN(256))
+// buildArtifact makes an OCI artifact: the empty config and one JSON document as its layer.
+func buildArtifact(seed string, annotations map[string]string) *Content {
+	doc := mustJSON(map[string]string{"spdxVersion": "SPDX-2.3", "name": seed})
+	cfgData := []byte("{}")
+	c := &Content{
+		Config: &Blob{Desc: describe(mediatype.OCI1Empty, cfgData), Data: cfgData},
+		Layers: []Blob{{Desc: describe("application/spdx+json", doc), Data: doc}},
+	}
+	m := jsonManifest{
+		SchemaVersion: 2, MediaType: mediatype.OCI1Manifest, ArtifactType: ArtifactType,
+		Config: jsonDescOf(c.Config.Desc), Layers: []jsonDesc{jsonDescOf(c.Layers[0].Desc)},
+		Annotations: annotations,
+	}
+	c.Raw = mustJSON(m)
+	c.Desc = describe(mediatype.OCI1Manifest, c.Raw)
+	return c
+}
+
+// makeTar writes a tar archive holding one file of size seeded random bytes.
+func makeTar(rng *rand.Rand, name string, size int) []byte {
+	body := make([]byte, size)
 	for i := range body {
 		body[i] = byte(rng.Uint32())
 	}

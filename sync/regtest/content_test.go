@@ -18,17 +18,23 @@ import (
 	"github.com/regdrift/regdrift/sync/regtest/dist2"
 )
 
-var kinds = []struct {
+type kindCase struct {
 	kind                  regtest.Kind
 	mediaType, childType  string
 	children, childBodyMT bool
-}{
+}
+
+var kinds = []kindCase{
 	{regtest.OCIImage, mediatype.OCI1Manifest, "", false, false},
 	{regtest.DockerImage, mediatype.Docker2Manifest, "", false, false},
 	{regtest.OCIIndex, mediatype.OCI1ManifestList, mediatype.OCI1Manifest, true, true},
 	{regtest.OCIIndexBare, mediatype.OCI1ManifestList, mediatype.OCI1Manifest, true, false},
 	{regtest.DockerList, mediatype.Docker2ManifestList, mediatype.Docker2Manifest, true, true},
 }
+
+// pushKinds are the kinds TestPush pushes: every kind Build knows.
+var pushKinds = append(slices.Clone(kinds),
+	kindCase{kind: regtest.Artifact, mediaType: mediatype.OCI1Manifest})
 
 func TestBuild(t *testing.T) {
 	for _, k := range kinds {
@@ -97,6 +103,38 @@ func TestBuild(t *testing.T) {
 		}
 	})
 
+	t.Run("a base is one shared first layer", func(t *testing.T) {
+		a := mustBuild(t, regtest.Spec{Kind: regtest.DockerImage, Seed: "a", Base: "debian"})
+		b := mustBuild(t, regtest.Spec{Kind: regtest.OCIIndex, Seed: "b", Base: "debian"})
+		if len(a.Layers) != 2 || a.Layers[0].Desc.Size <= a.Layers[1].Desc.Size {
+			t.Fatalf("got %d layers, want 2 with the base first and larger", len(a.Layers))
+		}
+		if got, want := b.Children[0].Layers[0].Desc.Digest, a.Layers[0].Desc.Digest; got != want {
+			t.Errorf("base layer of amd64 in the index: got %s, want %s", got, want)
+		}
+		if a.Layers[1].Desc.Digest == b.Children[0].Layers[1].Desc.Digest {
+			t.Error("own layers: got the same digest")
+		}
+	})
+
+	t.Run("artifact", func(t *testing.T) {
+		a := mustBuild(t, regtest.Spec{Kind: regtest.Artifact, Seed: "sbom"})
+		var body struct {
+			ArtifactType string `json:"artifactType"`
+			Config       struct {
+				MediaType string `json:"mediaType"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(a.Raw, &body); err != nil {
+			t.Fatal(err)
+		}
+		if a.Desc.MediaType != mediatype.OCI1Manifest || body.ArtifactType != regtest.ArtifactType ||
+			body.Config.MediaType != mediatype.OCI1Empty || len(a.Layers) != 1 {
+			t.Errorf("got %s artifactType %q config %q with %d layers", a.Desc.MediaType,
+				body.ArtifactType, body.Config.MediaType, len(a.Layers))
+		}
+	})
+
 	bad := []regtest.Spec{
 		{Kind: regtest.DockerImage, Seed: "x", Annotations: map[string]string{"k": "v"}},
 		{Kind: regtest.OCIIndex, Seed: "x", Platforms: len(regtest.Platforms) + 1},
@@ -115,7 +153,7 @@ func TestPush(t *testing.T) {
 	reg := dist2.New(t)
 	ctx := context.Background()
 	rc := regtest.NewClient(reg.Host)
-	for _, k := range kinds {
+	for _, k := range pushKinds {
 		t.Run(string(k.kind), func(t *testing.T) {
 			repo := "push/" + string(k.kind)
 			c, err := regtest.Push(ctx, rc, reg.Host, repo, "v1",

@@ -85,6 +85,15 @@ type Proxy struct {
 	counts    map[Hit]int
 	// inFlight and maxInFlight measure concurrency, to check a client's bound.
 	inFlight, maxInFlight int
+	// uploaded counts the request body bytes of blob requests: what a client sent as content.
+	uploaded int64
+	// blobs counts the bytes of each upload a client finished with a digest (the PUT that
+	// closes an upload), so that content can be told from other uploads.
+	blobs map[string]int64
+	// mounts counts the cross-repository mounts asked for (a POST with mount and from).
+	mounts int
+	// conns holds the client addresses requests came from: one a connection.
+	conns map[string]struct{}
 }
 
 // ProxyOption configures a Proxy.
@@ -106,7 +115,7 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 	if u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("proxy target %q: want a base URL like http://host:port", target)
 	}
-	p := &Proxy{counts: map[Hit]int{}}
+	p := &Proxy{counts: map[Hit]int{}, blobs: map[string]int64{}, conns: map[string]struct{}{}}
 	for _, opt := range opts {
 		opt(p)
 	}
@@ -148,6 +157,10 @@ func NewProxy(target string, opts ...ProxyOption) (*Proxy, error) {
 		if p.intercepted(w, r) {
 			return
 		}
+		p.countMount(r)
+		if r.Body != nil && KindOf(r.URL.Path) == PathBlob {
+			r.Body = &countingBody{ReadCloser: r.Body, p: p, digest: uploadDigest(r)}
+		}
 		rp.ServeHTTP(w, r)
 	}))
 	if err != nil {
@@ -182,6 +195,7 @@ func (p *Proxy) MaxInFlight() int {
 func (p *Proxy) count(r *http.Request) (int, bool) {
 	p.mu.Lock()
 	p.counts[Hit{Method: r.Method, Kind: KindOf(r.URL.Path)}]++
+	p.conns[r.RemoteAddr] = struct{}{}
 	fault := p.fault
 	p.mu.Unlock()
 	if fault == nil {
@@ -248,6 +262,80 @@ func (p *Proxy) ResetCounts() {
 	defer p.mu.Unlock()
 	clear(p.counts)
 	p.maxInFlight = p.inFlight
+	p.uploaded = 0
+	clear(p.blobs)
+	clear(p.conns)
+	p.mounts = 0
+}
+
+// Connections returns how many client connections requests came over since the proxy started
+// or since ResetCounts: a client that keeps too few idle connections opens one per request.
+func (p *Proxy) Connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// Uploaded returns how many bytes of blob content clients have sent through the proxy since it
+// started or since ResetCounts.
+func (p *Proxy) Uploaded() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uploaded
+}
+
+// UploadedBlobs returns the bytes sent in each upload a client closed with a digest, by
+// digest, since the proxy started or since ResetCounts.
+func (p *Proxy) UploadedBlobs() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.blobs)
+}
+
+// Mounts returns how many cross-repository blob mounts clients asked for since the proxy
+// started or since ResetCounts; the registry may have refused some.
+func (p *Proxy) Mounts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mounts
+}
+
+// uploadDigest returns the digest a PUT that closes a blob upload names, or "", and counts a
+// mount request.
+func uploadDigest(r *http.Request) string {
+	if r.Method != http.MethodPut || !strings.Contains(r.URL.Path, "/blobs/uploads/") {
+		return ""
+	}
+	return r.URL.Query().Get("digest")
+}
+
+// countMount counts r when it asks for a cross-repository mount.
+func (p *Proxy) countMount(r *http.Request) {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost && q.Get("mount") != "" && q.Get("from") != "" {
+		p.mu.Lock()
+		p.mounts++
+		p.mu.Unlock()
+	}
+}
+
+// countingBody adds what is read from a request body to the proxy's upload count, and to the
+// digest's when the request closes an upload.
+type countingBody struct {
+	io.ReadCloser
+	p      *Proxy
+	digest string
+}
+
+func (b *countingBody) Read(buf []byte) (int, error) {
+	n, err := b.ReadCloser.Read(buf)
+	b.p.mu.Lock()
+	b.p.uploaded += int64(n)
+	if b.digest != "" {
+		b.p.blobs[b.digest] += int64(n)
+	}
+	b.p.mu.Unlock()
+	return n, err
 }
 
 // Close stops the proxy.

@@ -62,9 +62,62 @@ func TestProxy(t *testing.T) {
 		if got, want := proxy.Count("", regtest.PathBlob), 2*blobs; got != want {
 			t.Errorf("blob requests: got %d, want %d", got, want)
 		}
+		var size int64
+		for _, b := range append([]regtest.Blob{*c.Config}, c.Layers...) {
+			size += b.Desc.Size
+		}
+		if got := proxy.Uploaded(); got != size {
+			t.Errorf("uploaded: got %d bytes, want %d (the blobs)", got, size)
+		}
+		byDigest := proxy.UploadedBlobs()
+		for _, b := range append([]regtest.Blob{*c.Config}, c.Layers...) {
+			if got := byDigest[b.Desc.Digest.String()]; got != b.Desc.Size {
+				t.Errorf("uploaded %s: got %d bytes, want %d", b.Desc.Digest, got, b.Desc.Size)
+			}
+		}
+		if got := len(byDigest); got != blobs {
+			t.Errorf("uploads by digest: got %d, want %d", got, blobs)
+		}
+		if got := proxy.Mounts(); got != 0 {
+			t.Errorf("mounts: got %d, want 0 (a push uploads)", got)
+		}
+		if got := proxy.Connections(); got < 1 || got > 2*blobs+1 {
+			t.Errorf("connections: got %d, want 1 to %d requests", got, 2*blobs+1)
+		}
 		proxy.ResetCounts()
 		if got := len(proxy.Counts()); got != 0 {
 			t.Errorf("after reset: got %d kinds counted, want 0", got)
+		}
+		if got := proxy.Uploaded(); got != 0 {
+			t.Errorf("after reset: got %d bytes uploaded, want 0", got)
+		}
+		if got := len(proxy.UploadedBlobs()); got != 0 {
+			t.Errorf("after reset: got %d uploads by digest, want 0", got)
+		}
+		if got := proxy.Connections(); got != 0 {
+			t.Errorf("after reset: got %d connections, want 0", got)
+		}
+	})
+
+	t.Run("mount", func(t *testing.T) {
+		proxy.ResetCounts()
+		d := c.Layers[0].Desc.Digest.String()
+		u := proxy.URL + "/v2/proxy/other/blobs/uploads/?mount=" + d + "&from=proxy/app"
+		resp, err := http.Post(u, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("mount: status %d, want 201", resp.StatusCode)
+		}
+		if got := proxy.Mounts(); got != 1 {
+			t.Errorf("mounts: got %d, want 1", got)
+		}
+		if got := proxy.Uploaded(); got != 0 {
+			t.Errorf("a mount uploaded %d bytes, want 0", got)
 		}
 	})
 

@@ -205,11 +205,27 @@ func check(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if err := a.store.CreateRun(ctx, run); err != nil {
 		return exitError, fmt.Errorf("record run: %w", err)
 	}
-	results, err := a.engine.Run(ctx, run, nil)
+	// The results keep counts; the report reads each repository's rows back from the store.
+	results, err := a.engine.RunCounts(ctx, run, nil)
 	if err != nil {
 		return exitError, err
 	}
-	rep := newReport(run, a.engine.Primary().URL, a.engine.Secondary().URL, results)
+	rows := func(r *regdrift.RepoResult) ([]regdrift.TagDrift, error) {
+		if r.Tags != nil {
+			return r.Tags, nil // not recorded: the result kept them
+		}
+		recorded, _, err := a.store.ListRunTags(ctx, run.ID,
+			regdrift.TagFilter{Repository: r.Name})
+		if err != nil {
+			return nil, err
+		}
+		tags := make([]regdrift.TagDrift, len(recorded))
+		for i, t := range recorded {
+			tags[i] = t.TagDrift
+		}
+		return tags, nil
+	}
+	rep := newReport(run, a.engine.Primary().URL, a.engine.Secondary().URL, results, rows)
 	if cfg.Format == "json" {
 		err = rep.writeJSON(stdout)
 	} else {
