@@ -326,16 +326,11 @@ func (b *session) scale(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := startSide()
+	p, s, stop, err := startPair()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = p.close() }()
-	s, err := startSide()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = s.close() }()
+	defer stop()
 	start := time.Now()
 	if err := f.Fill(ctx, p.reg.Host, s.reg.Host); err != nil {
 		return fmt.Errorf("scale fill: %w", err)

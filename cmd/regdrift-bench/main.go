@@ -130,16 +130,11 @@ func serveFixture(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := startSide()
+	p, s, stop, err := startPair()
 	if err != nil {
 		return err
 	}
-	defer func() { _ = p.close() }()
-	s, err := startSide()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = s.close() }()
+	defer stop()
 	if err := f.Fill(ctx, p.reg.Host, s.reg.Host); err != nil {
 		return err
 	}

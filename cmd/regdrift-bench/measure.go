@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -32,6 +33,17 @@ func startSide() (*side, error) {
 		return nil, fmt.Errorf("%w (and the registry: %v)", err, reg.Close())
 	}
 	return &side{reg: reg, proxy: p}, nil
+}
+
+// startPair starts a primary and a secondary side; close stops both.
+func startPair() (p, s *side, stop func(), err error) {
+	if p, err = startSide(); err != nil {
+		return nil, nil, nil, err
+	}
+	if s, err = startSide(); err != nil {
+		return nil, nil, nil, errors.Join(err, p.close())
+	}
+	return p, s, func() { _, _ = p.close(), s.close() }, nil
 }
 
 func (s *side) close() error {
