@@ -106,6 +106,8 @@ func (r *Runner) StartRun(ctx context.Context, req regdrift.RunRequest) (*regdri
 		Mode: req.Mode, Trigger: req.Trigger, Scope: req.Repositories,
 		Deep: req.Deep, NoDelete: req.NoDelete, AllowMassDelete: req.AllowMassDelete,
 		Status: regdrift.RunQueued,
+		// The limits it will run under, so that a queued run does not read as unguarded.
+		Guard: regdrift.Guard{Limits: r.engine.limits},
 	}
 	if run.Scope == nil {
 		run.Scope = []string{}

@@ -24,6 +24,9 @@ func TestRunner_StartAndWait(t *testing.T) {
 	if run.Status != regdrift.RunQueued || run.Mode != regdrift.ModeDryRun || run.ID == 0 {
 		t.Errorf("started %+v, want a queued dry run with an id", run)
 	}
+	if run.Guard.Limits != regdrift.DefaultDeleteLimits() {
+		t.Errorf("queued run's guard limits %+v, want the defaults", run.Guard.Limits)
+	}
 	done, err := r.Wait(t.Context(), run.ID)
 	if err != nil {
 		t.Fatal(err)
