@@ -80,6 +80,9 @@ type Store interface {
 	// checked before before, and returns how many it dropped: a run over whole catalogs
 	// calls it, so that a repository gone from both registries leaves the overview.
 	ForgetRepositories(ctx context.Context, keep []string, before time.Time) (int64, error)
+	// KnownBroken returns the tag rows of a repository's latest result whose latest state is
+	// broken (found so, and not repaired by that run's execute); none when it has no result.
+	KnownBroken(ctx context.Context, name string) ([]*TagRow, error)
 	// GetRepository returns the latest result of one repository and its tag rows.
 	GetRepository(ctx context.Context, name string) (*RepoSummary, []*TagRow, error)
 	// ListRepoRuns returns the runs that touched a repository, newest first.

@@ -528,3 +528,22 @@ func (db *DB) ForgetRepositories(ctx context.Context, keep []string,
 	}
 	return n, nil
 }
+
+// KnownBroken returns the tag rows of name's latest result that are still broken. The latest
+// counts say whether there are any, so a repository without one costs a single index lookup.
+func (db *DB) KnownBroken(ctx context.Context, name string) ([]*regdrift.TagRow, error) {
+	var tags []*regdrift.TagRow
+	err := db.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		tags, err = queryAll(ctx, tx, scanTag, `SELECT `+tagColumns+` FROM run_tags
+			WHERE run_id = (SELECT run_id FROM repos_latest WHERE name = ? AND broken > 0)
+				AND repository = ?
+				AND (verified_state = ? OR (verified_state = '' AND state = ?))
+			ORDER BY tag`, name, name, regdrift.StateBroken, regdrift.StateBroken)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("known broken tags of %q: %w", name, err)
+	}
+	return tags, nil
+}

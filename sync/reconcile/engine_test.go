@@ -576,3 +576,59 @@ func TestEngine_DeepReadsPlatformsOfIndexes(t *testing.T) {
 		}
 	}
 }
+
+// A check that does not look behind digests keeps the tags a deep check found broken, with
+// what they miss; a shallow execute repairs them and verifies deeply, after which a shallow
+// check (reading the execute's verified states) and a deep one find them in sync.
+func TestEngine_ShallowCheckKeepsKnownBroken(t *testing.T) {
+	e := newEnv(t)
+	e.run(t, regdrift.ModeDryRun, true)
+
+	_, results := e.run(t, regdrift.ModeDryRun, false)
+	checkTruth(t, e, results, regtest.DemoTruthDeep())
+	missing, err := regtest.DemoMissing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, seen := 0, 0
+	for repo, tags := range missing {
+		want += len(tags)
+		for _, row := range results[repo].Tags {
+			if _, ok := tags[row.Tag]; ok {
+				seen++
+			}
+			if _, ok := tags[row.Tag]; ok && (row.State != regdrift.StateBroken ||
+				len(row.Missing) == 0 || row.Action != regdrift.ActionCopy) {
+				t.Errorf("%s:%s after a shallow check: %s, missing %v, action %s; want "+
+					"broken, its missing content, a copy", repo, row.Tag, row.State,
+					row.Missing, row.Action)
+			}
+		}
+	}
+	if want == 0 || seen != want {
+		t.Fatalf("saw %d of the %d broken tags of the demo", seen, want)
+	}
+
+	run, _ := e.run(t, regdrift.ModeExecute, false)
+	if run.Status != regdrift.RunDone {
+		t.Fatalf("execute %s: %s", run.Status, run.Error)
+	}
+	_, results = e.run(t, regdrift.ModeDryRun, false)
+	for repo, tags := range missing {
+		for _, row := range results[repo].Tags {
+			if _, ok := tags[row.Tag]; ok && row.State != regdrift.StateInSync {
+				t.Errorf("%s:%s repaired, then a shallow check: %s, want in sync", repo,
+					row.Tag, row.State)
+			}
+		}
+	}
+	_, results = e.run(t, regdrift.ModeDryRun, true)
+	for repo, tags := range missing {
+		for _, row := range results[repo].Tags {
+			if _, ok := tags[row.Tag]; ok && row.State != regdrift.StateInSync {
+				t.Errorf("%s:%s after a shallow execute and a deep check: %s, want in sync",
+					repo, row.Tag, row.State)
+			}
+		}
+	}
+}

@@ -114,6 +114,35 @@ func carriedOut(p regdrift.TagDrift) regdrift.TagDrift {
 	return p
 }
 
+// keepKnownBroken keeps broken the tags a deep check found broken, when a check that does not
+// look behind digests finds their digests unchanged: matching digests say nothing of the
+// content that was missing, and only a deep check or a copy can show it is back. Without it,
+// every scheduled shallow check would report a repository that fails to pull as in sync.
+func (e *Engine) keepKnownBroken(ctx context.Context, name string, tags []regdrift.TagDrift) {
+	known, err := e.store.KnownBroken(ctx, name)
+	if err != nil {
+		// The tags read as the digests say; the next deep check finds them again.
+		e.log.Warn("read known broken tags", "repository", name, "err", err)
+		return
+	}
+	if len(known) == 0 {
+		return
+	}
+	byTag := make(map[string]*regdrift.TagRow, len(known))
+	for _, k := range known {
+		byTag[k.Tag] = k
+	}
+	for i := range tags {
+		t := &tags[i]
+		k, ok := byTag[t.Tag]
+		if !ok || t.State != regdrift.StateInSync || t.Primary.Digest != k.Primary.Digest ||
+			t.Secondary.Digest != k.Secondary.Digest {
+			continue
+		}
+		t.State, t.Missing = regdrift.StateBroken, k.Missing
+	}
+}
+
 // countActions counts the actions a plan carries out or carried out.
 func countActions(tags []regdrift.TagDrift) int {
 	n := 0
@@ -132,6 +161,8 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res.Tags = obs.tags
 	if run.Deep {
 		e.readPlatforms(ctx, res.Name, res.Tags)
+	} else {
+		e.keepKnownBroken(ctx, res.Name, res.Tags)
 	}
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Error = obs.listingError()
