@@ -91,13 +91,16 @@ func TestLoadConfig_Refusals(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"unknown key":     {file: "no_delet: true\n", want: "no_delet"},
-		"wrong type":      {file: "concurrency: many\n", want: "many"},
-		"bad env":         {env: map[string]string{"REGDRIFT_CONCURRENCY": "x"}, want: "REGDRIFT_CONCURRENCY"},
-		"bad env level":   {env: map[string]string{"REGDRIFT_LOG_LEVEL": "loud"}, want: "REGDRIFT_LOG_LEVEL"},
-		"missing secret":  {file: "primary: {password: {file: /nonexistent/pw}}\n", want: "/nonexistent/pw"},
-		"secret shape":    {file: "primary: {password: [a]}\n", want: "{file: PATH}"},
-		"bad secret file": {env: map[string]string{"REGDRIFT_PRIMARY_PASSWORD_FILE": "/nonexistent"}, want: "REGDRIFT_PRIMARY_PASSWORD_FILE"},
+		"unknown key":    {file: "no_delet: true\n", want: "no_delet"},
+		"wrong type":     {file: "concurrency: many\n", want: "many"},
+		"bad env":        {env: map[string]string{"REGDRIFT_CONCURRENCY": "x"}, want: "REGDRIFT_CONCURRENCY"},
+		"bad env level":  {env: map[string]string{"REGDRIFT_LOG_LEVEL": "loud"}, want: "REGDRIFT_LOG_LEVEL"},
+		"missing secret": {file: "primary: {password: {file: /nonexistent/pw}}\n", want: "/nonexistent/pw"},
+		"secret shape":   {file: "primary: {password: [a]}\n", want: "{file: PATH}"},
+		"bad secret file": {
+			env:  map[string]string{"REGDRIFT_PRIMARY_PASSWORD_FILE": "/nonexistent"},
+			want: "REGDRIFT_PRIMARY_PASSWORD_FILE",
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -286,14 +289,16 @@ func TestTokens_Refusals(t *testing.T) {
 		tokens []TokenConfig
 		want   string
 	}{
-		"no name":     {[]TokenConfig{{Role: "admin", Token: Secret(long)}}, "needs a name"},
-		"bad role":    {[]TokenConfig{{Name: "a", Role: "root", Token: Secret(long)}}, "root"},
-		"short":       {[]TokenConfig{{Name: "a", Role: "admin", Token: "short-secret"}}, "shorter"},
-		"neither":     {[]TokenConfig{{Name: "a", Role: "admin"}}, "either"},
-		"both":        {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long), SHA256: "00"}}, "either"},
-		"bad hash":    {[]TokenConfig{{Name: "a", Role: "admin", SHA256: "xyz"}}, "hex"},
-		"same name":   {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long)}, {Name: "a", Role: "viewer", Token: Secret(long + "2")}}, "twice"},
-		"same secret": {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long)}, {Name: "b", Role: "viewer", Token: Secret(long)}}, "same secret"},
+		"no name":  {[]TokenConfig{{Role: "admin", Token: Secret(long)}}, "needs a name"},
+		"bad role": {[]TokenConfig{{Name: "a", Role: "root", Token: Secret(long)}}, "root"},
+		"short":    {[]TokenConfig{{Name: "a", Role: "admin", Token: "short-secret"}}, "shorter"},
+		"neither":  {[]TokenConfig{{Name: "a", Role: "admin"}}, "either"},
+		"both":     {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long), SHA256: "00"}}, "either"},
+		"bad hash": {[]TokenConfig{{Name: "a", Role: "admin", SHA256: "xyz"}}, "hex"},
+		"same name": {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long)},
+			{Name: "a", Role: "viewer", Token: Secret(long + "2")}}, "twice"},
+		"same secret": {[]TokenConfig{{Name: "a", Role: "admin", Token: Secret(long)},
+			{Name: "b", Role: "viewer", Token: Secret(long)}}, "same secret"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
