@@ -145,8 +145,11 @@ func (e *Engine) run(ctx context.Context, run *regdrift.Run, sig Signals,
 		log.Info("run resumed", "finished_before", len(done), "left", len(todo))
 	}
 
-	// A resumed run counts the deletions still to do; the first attempt counted them all.
-	budget := e.budget(ctx, run, todo, sig)
+	// A resumed run counts the repositories left from their listings and the finished ones
+	// from their records (without asking the registries again): the deletions an earlier
+	// attempt held back there still count against the limit, and those it carried out use
+	// up the same budget, so that attempts after crashes do not each delete up to it.
+	budget := e.budget(ctx, run, todo, sig, done)
 	actions := newActionTally()
 	results, stopped := e.runRepos(ctx, run, todo, budget, sig,
 		repoOpts{keepTags: keepTags, actions: actions})

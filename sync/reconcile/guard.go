@@ -13,17 +13,20 @@ import (
 // any repository is acted on, so that a tripped run deletes nothing anywhere. A dry run acts
 // on nothing, so it spares the registries that second listing and counts as it goes: the
 // repositories after the one that passes the limit show their deletions held back, and the
-// run's report says it tripped.
+// run's report says it tripped. done are the repositories earlier attempts of the run
+// finished: what they deleted and held back counts against the same limit.
 func (e *Engine) budget(ctx context.Context, run *regdrift.Run, names []string,
-	sig Signals) *runBudget {
+	sig Signals, done []*regdrift.RepoResult) *runBudget {
 	if run.NoDelete || run.AllowMassDelete {
 		return nil
 	}
+	deleted, held := doneDeletes(done)
 	b := newRunBudget(e.limits.RunMax)
+	b.used = deleted
 	if run.Mode != regdrift.ModeExecute {
 		return b
 	}
-	if n := e.countDeletes(ctx, names, sig); n > e.limits.RunMax {
+	if n := deleted + held + e.countDeletes(ctx, names, sig); n > e.limits.RunMax {
 		b.trip(n)
 		e.log.Warn("deletion guard tripped for the run", "run_id", run.ID, "deletes", n,
 			"limit", e.limits.RunMax)
@@ -126,4 +129,14 @@ func plannedDeletes(r *regdrift.RepoResult) int {
 		}
 	}
 	return n
+}
+
+// doneDeletes counts the deletions carried out and held back in the repositories an earlier
+// attempt finished.
+func doneDeletes(done []*regdrift.RepoResult) (deleted, held int) {
+	for _, r := range done {
+		deleted += plannedDeletes(r)
+		held += r.HeldBack
+	}
+	return deleted, held
 }

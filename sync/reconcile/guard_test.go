@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regdrift/regdrift"
 	"github.com/regdrift/regdrift/sync/reconcile"
@@ -236,5 +237,53 @@ func TestGuard_RunRule(t *testing.T) {
 	}
 	if n := e.secondary.Count(http.MethodDelete, regtest.PathManifest); n != 0 {
 		t.Errorf("%d manifest DELETEs on the secondary, want none", n)
+	}
+}
+
+// A resumed execute counts the run's deletions over every repository again: the orphans an
+// earlier attempt held back in the repositories it finished still trip the run's limit, so
+// the repositories left do not delete what the first attempt would not.
+func TestGuard_RunRuleHoldsAcrossResume(t *testing.T) {
+	a, b := guardRepo{"guard/a", 10, 3}, guardRepo{"guard/b", 10, 3}
+	limits := regdrift.DeleteLimits{RepoShare: 0.5, RepoMin: 10, RunMax: 5}
+	e := newEnvWith(t, fillGuard(t, a, b), reconcile.Config{DeleteLimits: limits})
+	ctx := t.Context()
+
+	// An earlier attempt finished guard/a with its 3 deletions held back by the run's
+	// limit, then the process stopped.
+	run := &regdrift.Run{Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
+		Status: regdrift.RunQueued, Scope: []string{}}
+	if err := e.store.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SaveRepoResult(ctx, &regdrift.RepoResult{RunID: run.ID, Name: a.name,
+		Status: regdrift.RepoError, Error: "the run would delete 6 tags in all",
+		Before: regdrift.Counts{InSync: 10, OnlyOnSecondary: 3}, Skipped: 3, HeldBack: 3,
+		Finished: true, CheckedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	run.Status, run.Interruptions = regdrift.RunInterrupted, 1
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+
+	results, err := e.engine.RunWith(ctx, run, reconcile.Signals{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb *regdrift.RepoResult
+	for _, r := range results {
+		if r.Name == b.name {
+			rb = r
+		}
+	}
+	if rb == nil || rb.HeldBack != 3 || !strings.Contains(rb.Error, "in all") {
+		t.Fatalf("resumed %s: %+v, want its 3 deletions held by the run's limit", b.name, rb)
+	}
+	if !run.Guard.RunTripped || run.Guard.HeldBack != 6 {
+		t.Errorf("resumed run's guard %+v, want the run tripped with 6 held back", run.Guard)
+	}
+	if got := orphansLeft(t, e, a) + orphansLeft(t, e, b); got != 6 {
+		t.Errorf("%d orphans left, want all 6", got)
 	}
 }

@@ -94,7 +94,9 @@ func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift
 			continue
 		}
 		delete(earlier, t.Tag)
-		if t.Result != regdrift.ResultPlanned { // nothing left to do: the action was done
+		// Only a tag that now reads in sync shows the action was done; one now unresolved,
+		// or held back, keeps the new row, which says what is known.
+		if t.State == regdrift.StateInSync {
 			*t = carriedOut(p)
 		}
 	}
@@ -118,15 +120,11 @@ func carriedOut(p regdrift.TagDrift) regdrift.TagDrift {
 // look behind digests finds their digests unchanged: matching digests say nothing of the
 // content that was missing, and only a deep check or a copy can show it is back. Without it,
 // every scheduled shallow check would report a repository that fails to pull as in sync.
-func (e *Engine) keepKnownBroken(ctx context.Context, name string, tags []regdrift.TagDrift) {
+func (e *Engine) keepKnownBroken(ctx context.Context, name string,
+	tags []regdrift.TagDrift) error {
 	known, err := e.store.KnownBroken(ctx, name)
-	if err != nil {
-		// The tags read as the digests say; the next deep check finds them again.
-		e.log.Warn("read known broken tags", "repository", name, "err", err)
-		return
-	}
-	if len(known) == 0 {
-		return
+	if err != nil || len(known) == 0 {
+		return err
 	}
 	byTag := make(map[string]*regdrift.TagRow, len(known))
 	for _, k := range known {
@@ -141,6 +139,7 @@ func (e *Engine) keepKnownBroken(ctx context.Context, name string, tags []regdri
 		}
 		t.State, t.Missing = regdrift.StateBroken, k.Missing
 	}
+	return nil
 }
 
 // countActions counts the actions a plan carries out or carried out.
@@ -161,11 +160,16 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res.Tags = obs.tags
 	if run.Deep {
 		e.readPlatforms(ctx, res.Name, res.Tags)
-	} else {
-		e.keepKnownBroken(ctx, res.Name, res.Tags)
+	}
+	res.Error = obs.listingError()
+	if !run.Deep {
+		if err := e.keepKnownBroken(ctx, res.Name, res.Tags); err != nil {
+			// Without the record, a tag known to be broken would read as in sync.
+			res.Error = joinMsg(res.Error, "reading the tags known to be broken failed")
+			e.log.Warn("read known broken tags", "repository", res.Name, "err", err)
+		}
 	}
 	res.Before = regdrift.CountTags(res.Tags)
-	res.Error = obs.listingError()
 	res.Absent = obs.unknown
 	if obs.unknown && len(run.Scope) > 0 {
 		// A name asked for that exists nowhere is a mistake to show, not an empty
