@@ -271,7 +271,7 @@ func Confirm(m ConfirmPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<p><input type=\"checkbox\" id=\"no_delete\" name=\"no_delete\" value=\"true\"> <label for=\"no_delete\">Delete nothing: keep tags that exist only on the secondary</label></p><p><input type=\"checkbox\" id=\"deep\" name=\"deep\" value=\"true\" checked> <label for=\"deep\">Deep check: also look for content missing behind matching digests</label><br><span class=\"muted\" data-testid=\"deep-hint\">Without it the execute compares digests only: it takes a broken tag for in sync and does not repair it.</span></p><div class=\"actions\"><button type=\"submit\" class=\"danger\" data-testid=\"confirm-execute\">Confirm execute</button> <a href=\"/\">Back to the overview</a></div></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<p><input type=\"checkbox\" id=\"no_delete\" name=\"no_delete\" value=\"true\"> <label for=\"no_delete\">Delete nothing: keep tags that exist only on the secondary</label></p><p><input type=\"checkbox\" id=\"deep\" name=\"deep\" value=\"true\" checked> <label for=\"deep\">Deep check: also look for content missing behind matching digests</label><br><span class=\"muted\" data-testid=\"deep-hint\">Without it the execute compares digests only: it repairs the broken tags a deep check already found, but cannot find new ones.</span></p><div class=\"actions\"><button type=\"submit\" class=\"danger\" data-testid=\"confirm-execute\">Confirm execute</button> <a href=\"/\">Back to the overview</a></div></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
