@@ -244,3 +244,64 @@ func TestRunner_ScheduleQueuesAtTicksWithoutABacklog(t *testing.T) {
 func KindIsCatalog(req *http.Request) bool {
 	return regtest.KindOf(req.URL.Path) == regtest.PathCatalog
 }
+
+// A deletion an earlier attempt recorded as running, of a tag now listed on neither side, was
+// done; but when a listing fails now nobody can tell, and the row says it failed, not ok.
+func TestEngine_ResumeConfirmsARunningDeletionOnlyFromListings(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		listFails  bool
+		wantResult regdrift.Result
+	}{
+		{"listings read", false, regdrift.ResultOK},
+		{"secondary listing fails", true, regdrift.ResultFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := guardRepo{"resume/c", 3, 0}
+			e := newEnvWith(t, fillGuard(t, repo), reconcile.Config{})
+			ctx := t.Context()
+			run := &regdrift.Run{Mode: regdrift.ModeExecute, Trigger: regdrift.TriggerAPI,
+				Status: regdrift.RunQueued, Scope: []string{repo.name}}
+			if err := e.store.CreateRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			gone := regdrift.TagDrift{Tag: "gone", State: regdrift.StateOnlyOnSecondary,
+				Secondary: regdrift.Manifest{Digest: "sha256:" + strings.Repeat("a", 64)},
+				Action:    regdrift.ActionDelete, Result: regdrift.ResultRunning}
+			if err := e.store.SaveRepoResult(ctx, &regdrift.RepoResult{RunID: run.ID,
+				Name: repo.name, Status: regdrift.RepoDrift, Actions: 1,
+				Before:    regdrift.Counts{InSync: 3, OnlyOnSecondary: 1},
+				CheckedAt: time.Now(), Tags: []regdrift.TagDrift{gone}}); err != nil {
+				t.Fatal(err)
+			}
+			run.Status, run.Interruptions = regdrift.RunInterrupted, 1
+			if err := e.store.UpdateRun(ctx, run); err != nil {
+				t.Fatal(err)
+			}
+			if tc.listFails {
+				e.secondary.SetFault(func(req *http.Request) (int, bool) {
+					return http.StatusInternalServerError,
+						strings.HasSuffix(req.URL.Path, "/tags/list")
+				})
+			}
+
+			if _, err := e.engine.RunWith(ctx, run, reconcile.Signals{}); err != nil {
+				t.Fatal(err)
+			}
+			rows, _, err := e.store.ListRunTags(ctx, run.ID,
+				regdrift.TagFilter{Repository: repo.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got *regdrift.TagRow
+			for _, r := range rows {
+				if r.Tag == gone.Tag {
+					got = r
+				}
+			}
+			if got == nil || got.Action != regdrift.ActionDelete || got.Result != tc.wantResult {
+				t.Fatalf("row of the earlier deletion: %+v, want delete %s", got, tc.wantResult)
+			}
+		})
+	}
+}

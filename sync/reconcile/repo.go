@@ -36,9 +36,9 @@ func (e *Engine) repo(ctx, stop context.Context, run *regdrift.Run, budget *runB
 
 	// Records are written even when ctx has ended: a stop must leave a trace of what was done.
 	rec := context.WithoutCancel(ctx)
-	e.check(ctx, run, budget, res)
+	listed := e.check(ctx, run, budget, res)
 	if run.Interruptions > 0 && run.Mode == regdrift.ModeExecute {
-		e.carryOver(rec, run, res)
+		e.carryOver(rec, run, res, listed)
 	}
 	res.Finished = run.Mode != regdrift.ModeExecute || res.Actions == 0
 	// A plan that could not be recorded is not carried out: its trace would be lost.
@@ -70,7 +70,12 @@ type repoOpts struct {
 // otherwise drop the record of what was done. An action recorded as running when the process
 // stopped, whose tag needs nothing now, was completed. Tags that still need an action get it
 // again.
-func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult) {
+//
+// listed says both registries listed the repository now: only then does a tag missing from
+// both show that a deletion recorded as running was done. Otherwise that deletion is recorded
+// as failed, since nobody can tell.
+func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift.RepoResult,
+	listed bool) {
 	prior, _, err := e.store.ListRunTags(ctx, run.ID, regdrift.TagFilter{Repository: res.Name})
 	if err != nil {
 		// Not fatal: the repository is handled afresh, only the earlier rows are not kept.
@@ -102,11 +107,20 @@ func (e *Engine) carryOver(ctx context.Context, run *regdrift.Run, res *regdrift
 	}
 	// Deleted orphans are listed on neither side any more.
 	for _, tag := range slices.Sorted(maps.Keys(earlier)) {
-		res.Tags = append(res.Tags, carriedOut(earlier[tag]))
+		p := earlier[tag]
+		if p.Result == regdrift.ResultRunning && !listed {
+			p.Result, p.Error = regdrift.ResultFailed, "interrupted, and the listings that "+
+				"would show whether it was done failed"
+			p.Verified = ""
+			res.Tags = append(res.Tags, p)
+			continue
+		}
+		res.Tags = append(res.Tags, carriedOut(p))
 	}
 	sort.Slice(res.Tags, func(i, j int) bool { return res.Tags[i].Tag < res.Tags[j].Tag })
 	res.Before = regdrift.CountTags(res.Tags)
 	res.Actions = countActions(res.Tags)
+	res.Failed = countFailed(res.Tags)
 	res.Status = repoStatus(res, res.Before)
 }
 
@@ -154,8 +168,9 @@ func countActions(tags []regdrift.TagDrift) int {
 }
 
 // check observes the repository and plans what would bring the secondary in line.
+// It reports whether both registries listed the repository.
 func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget,
-	res *regdrift.RepoResult) {
+	res *regdrift.RepoResult) (listed bool) {
 	obs := e.observe(ctx, res.Name, run.Deep)
 	res.Tags = obs.tags
 	if run.Deep {
@@ -192,6 +207,7 @@ func (e *Engine) check(ctx context.Context, run *regdrift.Run, budget *runBudget
 	res.CheckedAt = e.now()
 	res.Status = repoStatus(res, res.Before)
 	e.logCheck(ctx, run, res)
+	return obs.primaryErr == nil && obs.secondaryErr == nil
 }
 
 // logCheck writes what a check found, per tag, at Debug: the detail an operator asks for when
