@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -499,6 +500,41 @@ func TestMethods_HeadAndAllow(t *testing.T) {
 		if res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != c.allow {
 			t.Errorf("%s %s: status %d, Allow %q; want 405 with Allow %q", c.method, c.target,
 				res.StatusCode, res.Header.Get("Allow"), c.allow)
+		}
+	}
+}
+
+// Without ?limit= a page of tag rows holds at most 500, and total says how many there are.
+func TestAPI_RunTagsPageIsBounded(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	run := &regdrift.Run{Mode: regdrift.ModeDryRun, Trigger: regdrift.TriggerAPI,
+		Status: regdrift.RunDone, Scope: []string{}}
+	if err := e.store.CreateRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	res := &regdrift.RepoResult{RunID: run.ID, Name: "big/repo", Status: regdrift.RepoInSync,
+		CheckedAt: time.Now()}
+	for i := range 501 {
+		res.Tags = append(res.Tags, regdrift.TagDrift{Tag: fmt.Sprintf("t%04d", i),
+			State: regdrift.StateInSync, Primary: regdrift.Manifest{Digest: digestA},
+			Secondary: regdrift.Manifest{Digest: digestA}})
+	}
+	if err := e.store.SaveRepoResult(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	for query, want := range map[string]int{"": 500, "?offset=500": 1, "?limit=10": 10} {
+		got := e.do(t, http.MethodGet, fmt.Sprintf("/api/v1/runs/%d/tags%s", run.ID, query),
+			nil)
+		checkStatus(t, got, http.StatusOK)
+		var page struct {
+			Tags  []json.RawMessage `json:"tags"`
+			Total int               `json:"total"`
+		}
+		decode(t, got, &page)
+		if len(page.Tags) != want || page.Total != 501 {
+			t.Errorf("%q: %d rows of %d, want %d of 501", query, len(page.Tags), page.Total,
+				want)
 		}
 	}
 }

@@ -84,7 +84,8 @@ func parseOffset(v string) (int, error) {
 }
 
 // parseTagFilter reads ?state=, ?result=, ?repository=, ?limit= and ?offset=. Without a limit
-// every row is listed.
+// a page holds the most a limit may ask for: a run can hold a million rows, and one request
+// must not pull them all into memory. The answer's total tells a client to page on.
 func parseTagFilter(r *http.Request) (regdrift.TagFilter, error) {
 	q := r.URL.Query()
 	f := regdrift.TagFilter{Repository: q.Get("repository")}
@@ -100,7 +101,7 @@ func parseTagFilter(r *http.Request) (regdrift.TagFilter, error) {
 			return f, err
 		}
 	}
-	f.Limit, f.Offset, err = parsePage(r, 0)
+	f.Limit, f.Offset, err = parsePage(r, maxLimit)
 	return f, err
 }
 
